@@ -1,0 +1,63 @@
+from datetime import timedelta
+
+from odoo import fields
+from odoo.fields import Command
+from odoo.tests import new_test_user
+
+from odoo.addons.account.tests.common import AccountTestInvoicingCommon
+
+COORDINATOR_GROUPS = "base.group_user,billing_coordinator.group_billing_coordinator"
+MANAGER_GROUPS = "base.group_user,billing_coordinator.group_billing_manager"
+
+
+class BillingCommon(AccountTestInvoicingCommon):
+    """A company of its own with a chart of accounts, a coordinator, a
+    manager, a plain internal user and a customer; nothing from demo data."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company = cls.company_data["company"]
+        cls.today = fields.Date.context_today(cls.env.user)
+        cls.coordinator = cls._billing_user("bc_coordinator", COORDINATOR_GROUPS, cls.company)
+        cls.manager = cls._billing_user("bc_manager", MANAGER_GROUPS, cls.company)
+        cls.plain_user = cls._billing_user("bc_plain", "base.group_user", cls.company)
+        cls.customer = cls.env["res.partner"].create({
+            "name": "Kunde Test ApS",
+            "is_company": True,
+            "company_id": cls.company.id,
+        })  # fmt: skip
+
+    @classmethod
+    def _billing_user(cls, login, groups, company):
+        return new_test_user(
+            cls.env,
+            login=login,
+            groups=groups,
+            company_id=company.id,
+            company_ids=[Command.set(company.ids)],
+        )
+
+    @classmethod
+    def _post_invoice(cls, partner, amount, due_in_days=0, currency=None, company=None):
+        """A posted customer invoice of ``amount`` (untaxed) due in ``due_in_days``
+        (negative: overdue)."""
+        company = company or cls.company
+        due = cls.today + timedelta(days=due_in_days)
+        invoice = (
+            cls.env["account.move"]
+            .with_company(company)
+            .create({
+                "move_type": "out_invoice",
+                "partner_id": partner.id,
+                "currency_id": (currency or company.currency_id).id,
+                "invoice_date": due - timedelta(days=30),
+                "invoice_date_due": due,
+                "invoice_payment_term_id": False,
+                "invoice_line_ids": [
+                    Command.create({"name": "Service", "quantity": 1, "price_unit": amount, "tax_ids": []})
+                ],
+            })
+        )  # fmt: skip
+        invoice.action_post()
+        return invoice

@@ -1,0 +1,89 @@
+from odoo.exceptions import AccessError
+from odoo.tests import tagged
+
+from .common import BillingCommon
+
+
+@tagged("post_install", "-at_install")
+class TestSecurity(BillingCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.billing_models = cls._billing_only_models()
+        cls.root_menu = cls.env.ref("billing_coordinator.billing_coordinator_menu_root")
+
+    @classmethod
+    def _billing_only_models(cls):
+        names = (
+            cls.env["ir.model.data"]
+            .search([("module", "=", "billing_coordinator"), ("model", "=", "ir.model")])
+            .mapped(lambda data: cls.env["ir.model"].browse(data.res_id).model)
+        )
+        return [
+            name for name in names
+            if name.startswith("billing.")
+            and not cls.env[name]._abstract
+            and not cls.env[name]._transient
+        ]  # fmt: skip
+
+    def _visible_menus(self, user):
+        return self.env["ir.ui.menu"].with_user(user)._visible_menu_ids()
+
+    def test_module_installed_with_its_models(self):
+        module = self.env["ir.module.module"].search([("name", "=", "billing_coordinator")])
+        self.assertEqual(module.state, "installed")
+        self.assertIn("billing.interest.rate", self.billing_models)
+
+    def test_plain_internal_user_reads_no_billing_model(self):
+        for model in self.billing_models:
+            with self.subTest(model=model), self.assertRaises(AccessError):
+                self.env[model].with_user(self.plain_user).search([], limit=1)
+        self.assertNotIn(self.root_menu.id, self._visible_menus(self.plain_user))
+
+    def test_plain_user_sees_no_billing_fields_on_customer_form(self):
+        arch = (
+            self.env["res.partner"]
+            .with_user(self.plain_user)
+            .get_views([(False, "form")])["views"]["form"]["arch"]
+        )
+        self.assertNotIn('name="billing_coordinator"', arch)
+
+    def test_coordinator_works_the_portfolio(self):
+        self.assertIn(self.root_menu.id, self._visible_menus(self.coordinator))
+        customer = self.customer.with_user(self.coordinator)
+        customer.write({"billing_coordinator_id": self.coordinator.id, "billing_account_state": "on_hold"})
+        self.assertEqual(customer.billing_coordinator_id, self.coordinator)
+        for model in self.billing_models:
+            with self.subTest(model=model):
+                self.env[model].with_user(self.coordinator).search([], limit=1)
+
+    def test_coordinator_cannot_configure(self):
+        with self.assertRaises(AccessError):
+            self.env["billing.interest.rate"].with_user(self.coordinator).create(
+                {"date_from": "2030-01-01", "reference_rate": 2.0}
+            )
+        configuration = self.env.ref("billing_coordinator.billing_coordinator_menu_configuration")
+        self.assertNotIn(configuration.id, self._visible_menus(self.coordinator))
+
+    def test_manager_configures(self):
+        rate = (
+            self.env["billing.interest.rate"]
+            .with_user(self.manager)
+            .create({"date_from": "2030-01-01", "reference_rate": 2.0})
+        )
+        self.assertEqual(rate.country_id.code, "DK")
+        configuration = self.env.ref("billing_coordinator.billing_coordinator_menu_configuration")
+        self.assertIn(configuration.id, self._visible_menus(self.manager))
+
+    def test_invoicing_user_keeps_working_as_before(self):
+        accountant = self._billing_user(
+            "bc_invoicing", "base.group_user,account.group_account_invoice", self.company
+        )
+        invoice = self.env["account.move"].with_user(accountant).create({
+            "move_type": "out_invoice",
+            "partner_id": self.customer.id,
+            "invoice_line_ids": [(0, 0, {"name": "Service", "quantity": 1, "price_unit": 100.0})],
+        })  # fmt: skip
+        invoice.action_post()
+        self.assertEqual(invoice.state, "posted")
+        self.assertNotIn(self.root_menu.id, self._visible_menus(accountant))
