@@ -20,7 +20,7 @@ else
     --logfile=.odoo/odoo.log >/dev/null 2>&1 &
   echo $! >"$pidfile"
   for _ in $(seq 1 60); do
-    curl -fsS -o /dev/null "http://127.0.0.1:$HTTP_PORT/web/login" && break
+    curl -fs -o /dev/null "http://127.0.0.1:$HTTP_PORT/web/login" && break
     kill -0 "$(cat "$pidfile")" 2>/dev/null || { tail -n 30 .odoo/odoo.log >&2; exit 1; }
     sleep 1
   done
