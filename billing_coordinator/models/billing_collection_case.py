@@ -21,7 +21,7 @@ class BillingCollectionCase(models.Model):
     move_ids = fields.Many2many("account.move", string="Claims", readonly=True)
     reminder_ids = fields.Many2many("billing.reminder", readonly=True)
     amount_residual = fields.Monetary(string="Handed Over", readonly=True)
-    case_file_id = fields.Many2one("ir.attachment", string="Case File", readonly=True)
+    case_file_id = fields.Many2one("ir.attachment", readonly=True)
 
     @api.depends("partner_id", "date")
     def _compute_display_name(self):

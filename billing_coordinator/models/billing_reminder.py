@@ -262,13 +262,16 @@ class BillingReminder(models.Model):
     @api.model
     def _collect_mail_failures(self, company):
         """Reminders whose queued e-mail failed go back to 'failed' to be retried."""
-        failed = self.search([
+        # outgoing mails are for administrators only; read just their state and reason
+        failed = self.sudo().search([
             ("company_id", "=", company.id),
             ("state", "=", "sent"),
             ("mail_id.state", "=", "exception"),
         ])  # fmt: skip
         for reminder in failed:
-            reminder._record_failure(reminder.mail_id.failure_reason or self.env._("E-mail failed"), False)
+            reason = reminder.mail_id.failure_reason or self.env._("E-mail failed")
+            reminder.with_env(self.env)._record_failure(reason, False)
+        failed = failed.with_env(self.env)
         return failed
 
     def _collection_case_values(self):

@@ -25,6 +25,7 @@ class DunningCommon(BillingCommon):
         cls.eur = cls.env.ref("base.EUR")
         (cls.dkk | cls.eur).active = True
         cls.env["res.lang"]._activate_lang("da_DK")
+        cls.env["res.lang"]._activate_lang("en_US")
         cls.company.write({"currency_id": cls.dkk.id, "country_id": cls.env.ref("base.dk").id})
         cls.env["res.currency.rate"].create({
             "currency_id": cls.eur.id,
