@@ -4,3 +4,10 @@ from . import res_partner
 from . import account_move
 from . import billing_interest_rate
 from . import billing_demo
+from . import billing_dunning_policy
+from . import billing_dunning_level
+from . import billing_dunning_run
+from . import billing_reminder
+from . import billing_reminder_line
+from . import billing_promise
+from . import billing_collection_case

@@ -1,5 +1,7 @@
 from odoo import api, fields, models
+from odoo.exceptions import ValidationError
 
+from ..tools.dunning_rules import check_fee_amount
 from ..tools.legal_profiles import get_profile, profile_for_country
 
 
@@ -35,3 +37,82 @@ class ResCompany(models.Model):
         """The rule book profile that applies to this company."""
         self.ensure_one()
         return get_profile(self.billing_legal_profile)
+
+    billing_dunning_fee_account_id = fields.Many2one(
+        "account.account",
+        string="Reminder Fee Account",
+        domain=[("account_type", "in", ("income", "income_other"))],
+        help="Income account for reminder fees (posted without VAT).",
+    )
+    billing_dunning_interest_account_id = fields.Many2one(
+        "account.account",
+        string="Late Interest Account",
+        domain=[("account_type", "in", ("income", "income_other"))],
+        help="Income account for late interest (posted without VAT).",
+    )
+    billing_dunning_compensation_account_id = fields.Many2one(
+        "account.account",
+        string="Compensation Account",
+        domain=[("account_type", "in", ("income", "income_other"))],
+        help="Income account for the fixed compensation of business customers (posted without VAT).",
+    )
+    billing_dunning_tolerance = fields.Monetary(
+        string="Dunning Tolerance",
+        currency_field="currency_id",
+        default=0.0,
+        help="Overdue invoices whose open amount (in company currency) is below this are not dunned.",
+    )
+    billing_dunning_approval = fields.Boolean(
+        string="Approve Reminders Before Sending",
+        help="Planned reminders wait for a coordinator's approval before the scheduled action sends them.",
+    )
+    billing_dunning_fee_mode = fields.Selection(
+        [("invoice", "Separate invoice"), ("reminder", "Lines on the reminder")],
+        string="Charge Fees and Interest As",
+        default="invoice",
+        required=True,
+        help="Post fees, interest and compensation as a separate invoice without VAT when the "
+        "reminder is sent, or only list them on the reminder.",
+    )
+    billing_promise_grace_days = fields.Integer(
+        string="Promise Grace Days",
+        default=3,
+        help="Days after the promised date before an unpaid promise to pay counts as broken.",
+    )
+
+    @api.constrains("billing_legal_profile")
+    def _check_billing_dunning_fees(self):
+        """A legal profile that makes an existing level's fee illegal is refused."""
+        levels = self.env["billing.dunning.level"].search([("company_id", "in", self.ids)])
+        levels.policy_id._check_legal_limits()
+
+    @api.constrains("billing_dunning_tolerance", "billing_promise_grace_days")
+    def _check_billing_dunning_numbers(self):
+        for company in self:
+            if company.billing_dunning_tolerance < 0 or company.billing_promise_grace_days < 0:
+                raise ValidationError(self.env._("Tolerance and grace days cannot be negative."))
+
+    def _billing_fee_within_law(self, fee):
+        """Raise when a reminder fee (company currency) breaks the company's law."""
+        self.ensure_one()
+        profile = self._billing_legal_rules()
+        limit_fee = fee
+        if profile.currency and profile.currency != self.currency_id.name:
+            legal_currency = (
+                self.env["res.currency"]
+                .with_context(active_test=False)
+                .search([("name", "=", profile.currency)], limit=1)
+            )
+            limit_fee = self.currency_id._convert(fee, legal_currency, self, fields.Date.context_today(self))
+        violation = check_fee_amount(profile, limit_fee)
+        if violation:
+            raise ValidationError(
+                self.env._(
+                    "A reminder fee of %(fee)s is above the legal maximum of %(limit)s %(currency)s "
+                    "per reminder (%(rule)s).",
+                    fee=fee,
+                    limit=violation.limit,
+                    currency=profile.currency,
+                    rule=violation.rule,
+                )
+            )

@@ -12,3 +12,31 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.billing_interest_day_count",
         readonly=False,
     )
+    billing_dunning_fee_account_id = fields.Many2one(
+        related="company_id.billing_dunning_fee_account_id",
+        readonly=False,
+    )
+    billing_dunning_interest_account_id = fields.Many2one(
+        related="company_id.billing_dunning_interest_account_id",
+        readonly=False,
+    )
+    billing_dunning_compensation_account_id = fields.Many2one(
+        related="company_id.billing_dunning_compensation_account_id",
+        readonly=False,
+    )
+    billing_dunning_tolerance = fields.Monetary(
+        related="company_id.billing_dunning_tolerance",
+        readonly=False,
+    )
+    billing_dunning_approval = fields.Boolean(
+        related="company_id.billing_dunning_approval",
+        readonly=False,
+    )
+    billing_dunning_fee_mode = fields.Selection(
+        related="company_id.billing_dunning_fee_mode",
+        readonly=False,
+    )
+    billing_promise_grace_days = fields.Integer(
+        related="company_id.billing_promise_grace_days",
+        readonly=False,
+    )

@@ -1,1 +1,2 @@
 from . import legal_profiles
+from . import dunning_rules

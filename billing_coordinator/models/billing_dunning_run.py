@@ -1,0 +1,568 @@
+import logging
+from collections import defaultdict
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import SQL
+
+from ..tools.dunning_rules import compensation_for, fee_allowed, level_reached
+from ..tools.legal_profiles import late_interest
+
+_logger = logging.getLogger(__name__)
+
+EXCLUSION_REASONS = [
+    ("disputed", "Disputed or pricing discrepancy"),
+    ("promise", "Covered by a promise to pay"),
+    ("on_hold", "Customer on hold or blocked"),
+    ("tolerance", "Below the tolerance"),
+    ("no_policy", "Customer without a dunning policy"),
+    ("collection", "Handed over to collection"),
+]
+SEND_BATCH_SIZE = 50
+
+
+class BillingDunningRun(models.Model):
+    _name = "billing.dunning.run"
+    _description = "Dunning Run"
+    _inherit = ["mail.thread"]
+    _order = "date desc, id desc"
+    _check_company_auto = True
+
+    name = fields.Char(compute="_compute_name", store=True)
+    company_id = fields.Many2one(
+        "res.company",
+        required=True,
+        default=lambda self: self.env.company,
+        index=True,
+        readonly=True,
+    )
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    date = fields.Date(required=True, default=fields.Date.context_today, readonly=True)
+    is_dry_run = fields.Boolean(
+        string="Dry Run",
+        readonly=True,
+        help="A preview of what would be sent, with the reasons for what is left out; never sent.",
+    )
+    is_scheduled = fields.Boolean(string="Scheduled", readonly=True)
+    partner_id = fields.Many2one(
+        "res.partner",
+        string="Only Customer",
+        readonly=True,
+        help="Set when the run was started with 'Send now' for one customer.",
+    )
+    state = fields.Selection(
+        [
+            ("draft", "Draft"),
+            ("planned", "Planned"),
+            ("approved", "Approved"),
+            ("done", "Done"),
+            ("cancelled", "Cancelled"),
+        ],
+        default="draft",
+        required=True,
+        readonly=True,
+        tracking=True,
+    )
+    reminder_ids = fields.One2many("billing.reminder", "run_id", string="Reminders")
+    exclusion_ids = fields.One2many("billing.dunning.exclusion", "run_id", string="Left Out")
+    reminder_count = fields.Integer(compute="_compute_totals")
+    customer_count = fields.Integer(compute="_compute_totals")
+    exclusion_count = fields.Integer(compute="_compute_totals")
+    amount_overdue = fields.Monetary(
+        compute="_compute_totals", currency_field="currency_id", string="Overdue (company currency)"
+    )
+    amount_charges = fields.Monetary(
+        compute="_compute_totals", currency_field="currency_id", string="Charges (company currency)"
+    )
+
+    _one_scheduled_run_per_day = models.UniqueIndex(
+        "(company_id, date) WHERE is_scheduled AND is_dry_run IS NOT TRUE",
+        "The scheduled dunning runs once per company and day.",
+    )
+
+    @api.depends("date", "is_dry_run", "partner_id")
+    def _compute_name(self):
+        for run in self:
+            label = self.env._("Dry Run") if run.is_dry_run else self.env._("Dunning Run")
+            name = f"{label} {run.date or ''}"
+            run.name = f"{name} ({run.partner_id.name})" if run.partner_id else name
+
+    @api.depends("reminder_ids", "exclusion_ids")
+    def _compute_totals(self):
+        reminders = self.env["billing.reminder"]._read_group(
+            [("run_id", "in", self.ids)],
+            ["run_id"],
+            [
+                "__count",
+                "partner_id:count_distinct",
+                "amount_residual_company:sum",
+                "amount_charges_company:sum",
+            ],
+        )
+        by_run = {run.id: rest for run, *rest in reminders}
+        exclusions = dict(
+            self.env["billing.dunning.exclusion"]._read_group(
+                [("run_id", "in", self.ids)], ["run_id"], ["__count"]
+            )
+        )
+        for run in self:
+            count, customers, overdue, charges = by_run.get(run.id, (0, 0, 0.0, 0.0))
+            run.reminder_count = count
+            run.customer_count = customers
+            run.amount_overdue = overdue
+            run.amount_charges = charges
+            run.exclusion_count = exclusions.get(run, 0)
+
+    # ------------------------------------------------------------------ actions
+
+    def action_plan(self):
+        """Plan every due reminder of the run's company (set-based)."""
+        for run in self:
+            if run.state != "draft":
+                raise UserError(self.env._("Only a draft run can be planned."))
+            run._plan()
+        return True
+
+    def action_approve(self):
+        for run in self:
+            if run.is_dry_run or run.state != "planned":
+                raise UserError(self.env._("Only a planned run that is not a dry run can be approved."))
+        self.reminder_ids.filtered(lambda r: r.state == "draft").write({"state": "to_send"})
+        self.write({"state": "approved"})
+        for run in self:
+            run.message_post(body=self.env._("%(count)s reminders approved.", count=run.reminder_count))
+        return True
+
+    def action_send(self):
+        """Send the approved reminders batch by batch, committing progress."""
+        for run in self:
+            if run.is_dry_run:
+                raise UserError(self.env._("A dry run is never sent."))
+            if run.state == "draft":
+                run._plan()
+            if run.state == "planned" and run.company_id.billing_dunning_approval:
+                raise UserError(self.env._("Approve the planned reminders before sending them."))
+            run._send()
+        return True
+
+    def action_cancel(self):
+        self.reminder_ids.filtered(lambda r: r.state in ("draft", "to_send", "failed")).write(
+            {"state": "cancelled"}
+        )
+        self.write({"state": "cancelled"})
+        return True
+
+    def action_view_reminders(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Reminders"),
+            "res_model": "billing.reminder",
+            "view_mode": "list,form",
+            "domain": [("run_id", "=", self.id)],
+        }
+
+    @api.model
+    def _send_now(self, partners):
+        """'Send now' for single customers: plan and send at once (the
+        coordinator who asks approves)."""
+        runs = self.create([
+            {"company_id": self.env.company.id, "partner_id": partner.id}
+            for partner in partners.commercial_partner_id
+        ])  # fmt: skip
+        for run in runs:
+            run._plan()
+            run.reminder_ids.filtered(lambda r: r.state == "draft").write({"state": "to_send"})
+            run.state = "approved"
+            run._send()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "billing_coordinator.billing_dunning_run_action"
+        )
+        action.update({"domain": [("id", "in", runs.ids)], "view_mode": "list,form"})
+        if len(runs) == 1:
+            action.update({"res_id": runs.id, "view_mode": "form", "views": [(False, "form")]})
+        return action
+
+    # ---------------------------------------------------------------- planning
+
+    def _plan(self):
+        self.ensure_one()
+        if not self._lock_for_planning():
+            return False
+        rows = self._fetch_overdue_invoices()
+        partners = self.env["res.partner"].browse({row["partner_id"] for row in rows})
+        policies = self.env["billing.dunning.policy"]._policies_for_partners(partners, self.company_id)
+        on_hold = {
+            partner.id
+            for partner in partners.with_company(self.company_id)
+            if partner.billing_account_state in ("on_hold", "blocked")
+        }
+        exclusions, planned = [], []
+        for row in rows:
+            reason = self._exclusion_reason(row, policies, on_hold)
+            if reason:
+                exclusions.append({"run_id": self.id, "move_id": row["move_id"], "reason": reason})
+                continue
+            level = self._next_level(policies[row["partner_id"]], row)
+            if level:
+                planned.append((row, level))
+        self.env["billing.dunning.exclusion"].create(exclusions)
+        self._create_reminders(planned, partners)
+        self.state = "planned"
+        return True
+
+    def _lock_for_planning(self):
+        """Lock this run; a second worker planning it at the same moment skips it."""
+        self.env.cr.execute(
+            SQL(
+                "SELECT id FROM billing_dunning_run WHERE id = %s AND state = 'draft' FOR UPDATE SKIP LOCKED",
+                self.id,
+            )
+        )
+        return bool(self.env.cr.fetchone())
+
+    def _fetch_overdue_invoices(self):
+        """Every overdue open customer invoice of the company with its dunning
+        history, in one query."""
+        self.env.flush_all()
+        partner_filter = SQL()
+        if self.partner_id:
+            partner_filter = SQL(
+                "AND am.commercial_partner_id = %s", self.partner_id.commercial_partner_id.id
+            )
+        self.env.cr.execute(
+            SQL(
+                """
+            SELECT am.id AS move_id,
+                   am.commercial_partner_id AS partner_id,
+                   am.currency_id,
+                   am.invoice_date_due AS due_date,
+                   am.amount_residual,
+                   am.amount_residual_signed AS amount_residual_company,
+                   COALESCE(am.billing_is_disputed, FALSE) AS disputed,
+                   EXISTS (
+                       SELECT 1 FROM account_move_billing_promise_rel rel
+                         JOIN billing_promise p ON p.id = rel.billing_promise_id
+                        WHERE rel.account_move_id = am.id AND p.state = 'open' AND p.date_end >= %(today)s
+                   ) AS promised,
+                   EXISTS (
+                       SELECT 1 FROM account_move_billing_collection_case_rel rel
+                         JOIN billing_collection_case c ON c.id = rel.billing_collection_case_id
+                        WHERE rel.account_move_id = am.id
+                   ) AS in_collection,
+                   last.level_id AS last_level_id,
+                   last.reminder_date AS last_date,
+                   hist.fee_dates,
+                   COALESCE(hist.compensated, FALSE) AS compensated,
+                   hist.interest_to
+              FROM account_move am
+              LEFT JOIN LATERAL (
+                   SELECT l.level_id, l.reminder_date
+                     FROM billing_reminder_line l
+                     JOIN billing_dunning_level lv ON lv.id = l.level_id
+                    WHERE l.move_id = am.id AND l.state != 'cancelled' AND l.is_dry_run IS NOT TRUE
+                    ORDER BY l.reminder_date DESC, lv.sequence DESC, lv.id DESC
+                    LIMIT 1
+              ) last ON TRUE
+              LEFT JOIN LATERAL (
+                   SELECT ARRAY_AGG(l.reminder_date) FILTER (WHERE l.fee_charged) AS fee_dates,
+                          BOOL_OR(l.compensation_amount > 0) AS compensated,
+                          MAX(l.interest_date_to) AS interest_to
+                     FROM billing_reminder_line l
+                    WHERE l.move_id = am.id AND l.state != 'cancelled' AND l.is_dry_run IS NOT TRUE
+              ) hist ON TRUE
+             WHERE am.company_id = %(company)s
+               AND am.move_type = 'out_invoice'
+               AND am.state = 'posted'
+               AND am.payment_state IN ('not_paid', 'partial')
+               AND am.amount_residual > 0
+               AND am.invoice_date_due < %(today)s
+               %(partner_filter)s
+             ORDER BY am.commercial_partner_id, am.invoice_date_due, am.id
+            """,
+                today=self.date,
+                company=self.company_id.id,
+                partner_filter=partner_filter,
+            )
+        )
+        rows = self.env.cr.dictfetchall()
+        for row in rows:
+            row["amount_residual"] = float(row["amount_residual"])
+            row["amount_residual_company"] = float(row["amount_residual_company"])
+        return rows
+
+    def _exclusion_reason(self, row, policies, on_hold):
+        company = self.company_id
+        if row["disputed"]:
+            return "disputed"
+        if row["in_collection"]:
+            return "collection"
+        if row["promised"]:
+            return "promise"
+        if row["partner_id"] in on_hold:
+            return "on_hold"
+        if (
+            company.currency_id.compare_amounts(
+                row["amount_residual_company"], company.billing_dunning_tolerance
+            )
+            < 0
+        ):
+            return "tolerance"
+        if not policies.get(row["partner_id"]) or not policies[row["partner_id"]].level_ids:
+            return "no_policy"
+        return False
+
+    def _next_level(self, policy, row):
+        """The level this invoice reaches today, or nothing."""
+        levels = policy.level_ids.sorted(lambda lv: (lv.sequence, lv.id))
+        last = self.env["billing.dunning.level"].browse(row["last_level_id"])
+        if last:
+            later = levels.filtered(lambda lv: (lv.sequence, lv.id) > (last.sequence, last.id))
+            level = later[:1]
+        else:
+            level = levels[:1]
+        if level and level_reached(level._as_planned_level(), row["due_date"], row["last_date"], self.date):
+            return level
+        return False
+
+    def _create_reminders(self, planned, partners):
+        """One reminder per customer, level and currency, with a line per invoice."""
+        groups = defaultdict(list)
+        for row, level in planned:
+            groups[(row["partner_id"], level, row["currency_id"])].append(row)
+        if not groups:
+            return self.env["billing.reminder"]
+        contacts = self._invoice_contacts(partners)
+        if self.is_dry_run:
+            state = "draft"
+        else:
+            state = "draft" if self.company_id.billing_dunning_approval else "to_send"
+        charges = self._charge_calculator()
+        reminder_vals, lines_per_reminder = [], []
+        for (partner_id, level, currency_id), rows in groups.items():
+            currency = self.env["res.currency"].browse(currency_id)
+            lines = [charges.line_values(row, level, currency) for row in rows]
+            fee = charges.reminder_fee(level, currency) if any(line["fee_charged"] for line in lines) else 0.0
+            extra = fee + sum(line["interest_amount"] + line["compensation_amount"] for line in lines)
+            contact = contacts[partner_id]
+            reminder_vals.append({
+                "run_id": self.id,
+                "company_id": self.company_id.id,
+                "partner_id": partner_id,
+                "contact_id": contact.id,
+                "level_id": level.id,
+                "currency_id": currency_id,
+                "date": self.date,
+                "state": state,
+                "channel": "email" if level.send_email and contact.email else "letter",
+                "fee_amount": fee,
+                "is_dry_run": self.is_dry_run,
+                "amount_residual_company": sum(row["amount_residual_company"] for row in rows),
+                "amount_charges_company": charges.convert(extra, currency, self.company_id.currency_id),
+            })  # fmt: skip
+            lines_per_reminder.append(lines)
+        reminders = self.env["billing.reminder"].create(reminder_vals)
+        line_vals = [
+            dict(line, reminder_id=reminder.id, level_id=reminder.level_id.id, is_dry_run=self.is_dry_run)
+            for reminder, lines in zip(reminders, lines_per_reminder, strict=True)
+            for line in lines
+        ]
+        self.env["billing.reminder.line"].create(line_vals)
+        return reminders
+
+    def _invoice_contacts(self, partners):
+        """The invoice address of each customer (one search for the whole set)."""
+        children = self.env["res.partner"].search_fetch(
+            [("parent_id", "in", partners.ids), ("type", "=", "invoice")],
+            ["parent_id", "email"],
+            order="id",
+        )
+        contacts = {partner.id: partner for partner in partners}
+        for child in children.sorted("id", reverse=True):
+            contacts[child.parent_id.id] = child
+        return contacts
+
+    def _charge_calculator(self):
+        return DunningCharges(self)
+
+    # ------------------------------------------------------------------ sending
+
+    def _send(self, batch_size=SEND_BATCH_SIZE):
+        """Send this run's reminders (and retry the company's failed ones) in
+        batches; each batch is committed, so a crash resumes after the last."""
+        self.ensure_one()
+        self.env["billing.reminder"]._collect_mail_failures(self.company_id)
+        started = fields.Datetime.now()
+        sent = 0
+        while True:
+            batch = self._lock_next_batch(started, batch_size)
+            if not batch:
+                break
+            batch._send_reminders()
+            sent += len(batch)
+            remaining_time = self.env["ir.cron"]._commit_progress(
+                len(batch), remaining=self._count_to_send(started)
+            )
+            if not remaining_time:
+                return sent
+        if self.state in ("planned", "approved") and not self._count_to_send(started):
+            self.state = "done"
+        return sent
+
+    def _send_domain_sql(self, started):
+        return SQL(
+            """(r.run_id = %(run)s AND r.state = 'to_send')
+               OR (r.company_id = %(company)s AND r.state = 'failed' AND r.is_dry_run IS NOT TRUE
+                   AND (r.send_attempted_at IS NULL OR r.send_attempted_at < %(started)s))""",
+            run=self.id,
+            company=self.company_id.id,
+            started=started,
+        )
+
+    def _lock_next_batch(self, started, batch_size):
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                "SELECT r.id FROM billing_reminder r WHERE %s ORDER BY r.id LIMIT %s FOR UPDATE SKIP LOCKED",
+                self._send_domain_sql(started),
+                batch_size,
+            )
+        )
+        return self.env["billing.reminder"].browse([row[0] for row in self.env.cr.fetchall()])
+
+    def _count_to_send(self, started):
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL("SELECT COUNT(*) FROM billing_reminder r WHERE %s", self._send_domain_sql(started))
+        )
+        return self.env.cr.fetchone()[0]
+
+    # -------------------------------------------------------------- scheduling
+
+    @api.model
+    def _cron_dunning(self, companies=None):
+        """Daily: settle due promises, then plan and send one run per company."""
+        self.env["billing.promise"]._cron_check_promises()
+        companies = companies or self.env["res.company"].search([("active", "=", True)])
+        for company in companies:
+            self.env["ir.cron"]._commit_progress(0)
+            if not self._lock_company(company):
+                _logger.info("Another worker is planning the dunning of %s", company.name)
+                continue
+            run = self._daily_run(company).with_company(company)
+            if run.state == "draft":
+                run._plan()
+            # commit the plan (and release the company lock) before sending
+            self.env["ir.cron"]._commit_progress(0)
+            for unfinished in self._unfinished_runs(company):
+                unfinished.with_company(company)._send()
+
+    @api.model
+    def _lock_company(self, company):
+        """A transaction lock per company: two workers never plan it at once."""
+        self.env.cr.execute(
+            SQL("SELECT pg_try_advisory_xact_lock(hashtext('billing.dunning.run'), %s)", company.id)
+        )
+        return self.env.cr.fetchone()[0]
+
+    @api.model
+    def _daily_run(self, company):
+        """Today's scheduled run of ``company`` (the unique index is the last guard)."""
+        today = fields.Date.context_today(self.with_company(company))
+        run = self.search(
+            [
+                ("company_id", "=", company.id),
+                ("date", "=", today),
+                ("is_scheduled", "=", True),
+                ("is_dry_run", "=", False),
+            ],
+            limit=1,
+        )
+        return run or self.create({"company_id": company.id, "date": today, "is_scheduled": True})
+
+    @api.model
+    def _unfinished_runs(self, company):
+        domain = [("company_id", "=", company.id), ("is_dry_run", "=", False)]
+        if company.billing_dunning_approval:
+            domain.append(("state", "=", "approved"))
+        else:
+            domain.append(("state", "in", ("planned", "approved")))
+        return self.search(domain)
+
+
+class BillingDunningExclusion(models.Model):
+    _name = "billing.dunning.exclusion"
+    _description = "Invoice Left Out of a Dunning Run"
+    _order = "run_id, partner_id, move_id"
+
+    run_id = fields.Many2one("billing.dunning.run", required=True, ondelete="cascade", index=True)
+    company_id = fields.Many2one(related="run_id.company_id", store=True, index=True)
+    move_id = fields.Many2one("account.move", string="Invoice", required=True, ondelete="cascade")
+    partner_id = fields.Many2one(related="move_id.commercial_partner_id", store=True, string="Customer")
+    currency_id = fields.Many2one(related="move_id.currency_id")
+    amount_residual = fields.Monetary(related="move_id.amount_residual", string="Open Amount")
+    reason = fields.Selection(EXCLUSION_REASONS, required=True)
+
+
+class DunningCharges:
+    """Fees, interest and compensation of one run, from the rule book (rates
+    and currency conversions are looked up once per run)."""
+
+    def __init__(self, run):
+        self.run = run
+        self.env = run.env
+        self.company = run.company_id
+        self.profile = self.company._billing_legal_rules()
+        country = self.company.country_id or self.env.ref("base.dk")
+        self.rates = self.env["billing.interest.rate"]._rates_for_country(country)
+        self._currencies = {}
+
+    def currency(self, code):
+        if code not in self._currencies:
+            self._currencies[code] = (
+                self.env["res.currency"]
+                .with_context(active_test=False)
+                .search([("name", "=", code)], limit=1)
+            )
+        return self._currencies[code]
+
+    def convert(self, amount, from_currency, to_currency):
+        return from_currency._convert(amount, to_currency, self.company, self.run.date)
+
+    def reminder_fee(self, level, currency):
+        return self.convert(level.fee_amount, self.company.currency_id, currency)
+
+    def line_values(self, row, level, currency):
+        date = self.run.date
+        fee_dates = [day for day in (row["fee_dates"] or []) if day]
+        fee_ok = bool(level.fee_amount) and fee_allowed(self.profile, fee_dates, date, row["disputed"])[0]
+        interest, interest_from = 0.0, False
+        if level.apply_interest and self.profile.interest_margin is not None:
+            interest_from = max(row["due_date"], row["interest_to"] or row["due_date"])
+            try:
+                interest = late_interest(
+                    row["amount_residual"],
+                    self.rates,
+                    interest_from,
+                    date,
+                    self.profile.interest_margin,
+                    self.company.billing_interest_day_count,
+                )
+            except ValueError:
+                interest = 0.0
+        compensation = 0.0
+        partner = self.env["res.partner"].browse(row["partner_id"])
+        legal = compensation_for(self.profile, currency.name)
+        if level.apply_compensation and legal and partner.is_company and not row["compensated"]:
+            amount, code = legal
+            compensation = self.convert(amount, self.currency(code), currency)
+        return {
+            "move_id": row["move_id"],
+            "due_date": row["due_date"],
+            "amount_residual": row["amount_residual"],
+            "fee_charged": fee_ok,
+            "interest_amount": currency.round(interest),
+            "interest_date_from": interest_from if interest else False,
+            "interest_date_to": date if interest else False,
+            "compensation_amount": compensation,
+        }

@@ -1,0 +1,293 @@
+import base64
+import logging
+from datetime import timedelta
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+from odoo.fields import Command
+
+_logger = logging.getLogger(__name__)
+
+REMINDER_STATES = [
+    ("draft", "Draft"),
+    ("to_send", "To Send"),
+    ("sent", "Sent"),
+    ("failed", "Sending Failed"),
+    ("cancelled", "Cancelled"),
+]
+
+
+class BillingReminder(models.Model):
+    _name = "billing.reminder"
+    _description = "Payment Reminder"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _order = "date desc, id desc"
+    _check_company_auto = True
+
+    run_id = fields.Many2one(
+        "billing.dunning.run", required=True, ondelete="cascade", index=True, readonly=True
+    )
+    company_id = fields.Many2one("res.company", required=True, index=True, readonly=True)
+    partner_id = fields.Many2one("res.partner", string="Customer", required=True, index=True, readonly=True)
+    contact_id = fields.Many2one(
+        "res.partner",
+        string="Invoice Contact",
+        help="The reminder is sent to the customer's invoice address.",
+    )
+    level_id = fields.Many2one("billing.dunning.level", required=True, readonly=True, ondelete="restrict")
+    is_collection_warning = fields.Boolean(related="level_id.is_collection_warning")
+    currency_id = fields.Many2one("res.currency", required=True, readonly=True)
+    date = fields.Date(required=True, readonly=True)
+    is_dry_run = fields.Boolean(readonly=True)
+    state = fields.Selection(REMINDER_STATES, default="draft", required=True, readonly=True, tracking=True)
+    channel = fields.Selection(
+        [("email", "E-mail"), ("letter", "Printed Letter")], required=True, default="email"
+    )
+    line_ids = fields.One2many("billing.reminder.line", "reminder_id", string="Invoices", readonly=True)
+    fee_amount = fields.Monetary(string="Reminder Fee", readonly=True)
+    interest_amount = fields.Monetary(compute="_compute_amounts", store=True, string="Late Interest")
+    compensation_amount = fields.Monetary(compute="_compute_amounts", store=True, string="Compensation")
+    amount_residual = fields.Monetary(compute="_compute_amounts", store=True, string="Overdue")
+    amount_total = fields.Monetary(compute="_compute_amounts", store=True, string="Total Due")
+    amount_residual_company = fields.Float(readonly=True, help="Overdue amount in company currency.")
+    amount_charges_company = fields.Float(
+        readonly=True, help="Fee, interest and compensation in company currency."
+    )
+    fee_move_id = fields.Many2one("account.move", string="Charges Invoice", readonly=True, copy=False)
+    mail_id = fields.Many2one("mail.mail", string="E-mail", readonly=True, copy=False, ondelete="set null")
+    pdf_attachment_id = fields.Many2one("ir.attachment", string="Letter", readonly=True, copy=False)
+    send_error = fields.Text(string="Sending Error", readonly=True, copy=False)
+    send_attempted_at = fields.Datetime(readonly=True, copy=False)
+    sent_date = fields.Date(readonly=True, copy=False)
+    collection_deadline = fields.Date(
+        compute="_compute_collection_deadline",
+        store=True,
+        help="After this day the claims of a sent collection warning can be handed over to collection.",
+    )
+
+    _one_reminder_per_customer_level = models.UniqueIndex(
+        "(run_id, partner_id, level_id, currency_id)",
+        "A run has one reminder per customer, level and currency.",
+    )
+
+    @api.depends(
+        "line_ids.amount_residual", "line_ids.interest_amount", "line_ids.compensation_amount", "fee_amount"
+    )
+    def _compute_amounts(self):
+        for reminder in self:
+            lines = reminder.line_ids
+            reminder.amount_residual = sum(lines.mapped("amount_residual"))
+            reminder.interest_amount = sum(lines.mapped("interest_amount"))
+            reminder.compensation_amount = sum(lines.mapped("compensation_amount"))
+            reminder.amount_total = (
+                reminder.amount_residual
+                + reminder.interest_amount
+                + reminder.compensation_amount
+                + reminder.fee_amount
+            )
+
+    @api.depends("sent_date", "level_id.is_collection_warning", "level_id.warning_days")
+    def _compute_collection_deadline(self):
+        for reminder in self:
+            if reminder.sent_date and reminder.level_id.is_collection_warning:
+                reminder.collection_deadline = reminder.sent_date + timedelta(
+                    days=reminder.level_id.warning_days
+                )
+            else:
+                reminder.collection_deadline = False
+
+    @api.depends("partner_id", "level_id", "date")
+    def _compute_display_name(self):
+        for reminder in self:
+            reminder.display_name = (
+                f"{reminder.level_id.name or ''} · {reminder.partner_id.name or ''} · {reminder.date or ''}"
+            )
+
+    # ------------------------------------------------------------------ actions
+
+    def action_approve(self):
+        drafts = self.filtered(lambda r: r.state == "draft" and not r.is_dry_run)
+        drafts.write({"state": "to_send"})
+        return True
+
+    def action_cancel(self):
+        if self.filtered(lambda r: r.state == "sent"):
+            raise UserError(self.env._("A reminder that has been sent cannot be cancelled."))
+        self.write({"state": "cancelled"})
+        return True
+
+    def action_retry(self):
+        self.filtered(lambda r: r.state == "failed").write({"state": "to_send"})
+        return True
+
+    def action_print(self):
+        return self.env.ref("billing_coordinator.billing_reminder_report_action").report_action(self)
+
+    def action_hand_over_to_collection(self):
+        return self.env["billing.collection.case"]._hand_over(self)
+
+    # -------------------------------------------------------------- business
+
+    def _send_reminders(self):
+        """Send a locked batch: each reminder alone in a savepoint, so that one
+        failure is recorded on its reminder and the others still go out."""
+        now = fields.Datetime.now()
+        sent = self.browse()
+        for reminder in self:
+            try:
+                with self.env.cr.savepoint():
+                    reminder._send_one()
+                sent |= reminder
+            except Exception as error:
+                # recorded on the reminder and retried next run: nothing is lost
+                _logger.warning("Reminder %s could not be sent: %s", reminder.id, error)
+                reminder._record_failure(str(error), now)
+        sent.write({"state": "sent", "sent_date": fields.Date.context_today(self), "send_attempted_at": now})
+        sent._log_on_customers()
+        return sent
+
+    def _send_one(self):
+        self.ensure_one()
+        level = self.level_id
+        attachment = self._render_letter()
+        if self.channel == "email":
+            if not self.contact_id.email:
+                raise UserError(
+                    self.env._(
+                        "The invoice contact %(name)s has no e-mail address.", name=self.contact_id.name
+                    )
+                )
+            template = level.mail_template_id or self.env.ref(
+                "billing_coordinator.mail_template_billing_reminder"
+            )
+            values = {"attachment_ids": [Command.link(attachment.id)]} if attachment else {}
+            self.mail_id = template.send_mail(self.id, email_values=values)
+        if level.schedule_call:
+            self._schedule_call()
+        if self.company_id.billing_dunning_fee_mode == "invoice" and not self.fee_move_id:
+            self._post_charges_invoice()
+        self.send_error = False
+
+    def _render_letter(self):
+        if self.env.context.get("billing_dunning_skip_pdf"):
+            return self.env["ir.attachment"]
+        content, _kind = self.env["ir.actions.report"]._render_qweb_pdf(
+            "billing_coordinator.billing_reminder_report_action", self.ids
+        )
+        name = self.env._("Reminder %(customer)s %(date)s", customer=self.partner_id.name, date=self.date)
+        attachment = self.env["ir.attachment"].create({
+            "name": f"{name}.pdf",
+            "datas": base64.b64encode(content),
+            "res_model": self._name,
+            "res_id": self.id,
+            "mimetype": "application/pdf",
+        })  # fmt: skip
+        self.pdf_attachment_id = attachment
+        return attachment
+
+    def _schedule_call(self):
+        user = self.partner_id.with_company(self.company_id).billing_coordinator_id or self.env.user
+        self.activity_schedule(
+            "mail.mail_activity_data_call",
+            user_id=user.id,
+            summary=self.env._("Call %(customer)s about overdue invoices", customer=self.partner_id.name),
+        )
+
+    def _charge_lines(self):
+        company = self.company_id
+        journal = self.env["account.journal"].search(
+            [("company_id", "=", company.id), ("type", "=", "sale")], limit=1
+        )
+        income = journal.default_account_id
+        charges = [
+            (self.env._("Reminder fee"), self.fee_amount, company.billing_dunning_fee_account_id),
+            (self.env._("Late interest"), self.interest_amount, company.billing_dunning_interest_account_id),
+            (
+                self.env._("Compensation"),
+                self.compensation_amount,
+                company.billing_dunning_compensation_account_id,
+            ),
+        ]
+        return journal, [
+            Command.create({
+                "name": label,
+                "quantity": 1,
+                "price_unit": amount,
+                "account_id": (account or income).id,
+                "tax_ids": [Command.clear()],
+            })
+            for label, amount, account in charges
+            if not self.currency_id.is_zero(amount)
+        ]  # fmt: skip
+
+    def _post_charges_invoice(self):
+        """Fees, interest and compensation as a separate invoice without VAT."""
+        journal, lines = self._charge_lines()
+        if not lines:
+            return
+        move = (
+            self.env["account.move"]
+            .with_company(self.company_id)
+            .create({
+                "move_type": "out_invoice",
+                "partner_id": self.partner_id.id,
+                "journal_id": journal.id,
+                "currency_id": self.currency_id.id,
+                "invoice_date": self.date,
+                "invoice_origin": self.display_name,
+                "invoice_line_ids": lines,
+            })
+        )  # fmt: skip
+        move.action_post()
+        self.fee_move_id = move
+
+    def _record_failure(self, message, when):
+        self.write({"state": "failed", "send_error": message, "send_attempted_at": when})
+        self.message_post(body=self.env._("Sending failed, retried next run: %(error)s", error=message))
+
+    def _log_on_customers(self):
+        for reminder in self:
+            body = self.env._(
+                "%(level)s sent (%(channel)s) for %(count)s invoices, total due %(total)s %(currency)s.",
+                level=reminder.level_id.name,
+                channel=dict(reminder._fields["channel"]._description_selection(self.env)).get(
+                    reminder.channel
+                ),
+                count=len(reminder.line_ids),
+                total=reminder.amount_total,
+                currency=reminder.currency_id.name,
+            )
+            reminder.partner_id._message_log(body=body, attachment_ids=reminder.pdf_attachment_id.ids)
+
+    @api.model
+    def _collect_mail_failures(self, company):
+        """Reminders whose queued e-mail failed go back to 'failed' to be retried."""
+        # outgoing mails are for administrators only; read just their state and reason
+        failed = self.sudo().search([
+            ("company_id", "=", company.id),
+            ("state", "=", "sent"),
+            ("mail_id.state", "=", "exception"),
+        ])  # fmt: skip
+        for reminder in failed:
+            reason = reminder.mail_id.failure_reason or self.env._("E-mail failed")
+            reminder.with_env(self.env)._record_failure(reason, False)
+        failed = failed.with_env(self.env)
+        return failed
+
+    def _collection_case_values(self):
+        self.ensure_one()
+        moves = self.line_ids.move_id.filtered(lambda m: m.payment_state in ("not_paid", "partial"))
+        earlier = self.search([
+            ("partner_id", "=", self.partner_id.id),
+            ("company_id", "=", self.company_id.id),
+            ("state", "=", "sent"),
+            ("line_ids.move_id", "in", moves.ids),
+        ])  # fmt: skip
+        return {
+            "company_id": self.company_id.id,
+            "partner_id": self.partner_id.id,
+            "currency_id": self.currency_id.id,
+            "move_ids": [Command.set(moves.ids)],
+            "reminder_ids": [Command.set(earlier.ids)],
+            "amount_residual": sum(moves.mapped("amount_residual")),
+        }

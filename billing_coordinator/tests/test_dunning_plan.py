@@ -1,0 +1,143 @@
+from datetime import timedelta
+
+from freezegun import freeze_time
+
+from odoo.tests import tagged
+
+from .common_dunning import DunningCommon
+
+
+@tagged("post_install", "-at_install")
+class TestDunningPlan(DunningCommon):
+    def test_one_reminder_per_customer_listing_every_overdue_invoice(self):
+        old = self._post_invoice(self.customer, 1000.0, due_in_days=-30)
+        recent = self._post_invoice(self.customer, 500.0, due_in_days=-6)
+        self._post_invoice(self.customer, 700.0, due_in_days=-2)  # not yet at level 1
+        self._post_invoice(self.customer, 900.0, due_in_days=10)  # not due
+        run = self._plan()
+        self.assertEqual(len(run.reminder_ids), 1)
+        reminder = run.reminder_ids
+        self.assertEqual(reminder.level_id, self.level_1)
+        self.assertEqual(reminder.line_ids.move_id, old | recent)
+        self.assertEqual(reminder.amount_residual, 1500.0)
+        self.assertEqual(reminder.line_ids.sorted("due_date")[0].days_overdue, 30)
+        self.assertEqual(reminder.state, "to_send")
+        self.assertEqual(reminder.contact_id, self.customer)
+
+    def test_level_after_due_date_waits_for_its_days(self):
+        invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-4)
+        self.assertFalse(self._plan().reminder_ids)
+        with freeze_time(self.today + timedelta(days=1)):
+            run = self._plan()
+        self.assertEqual(run.reminder_ids.line_ids.move_id, invoice)
+        self.assertEqual(run.reminder_ids.level_id, self.level_1)
+
+    def test_level_after_previous_level_waits_for_its_days(self):
+        invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-5)
+        self._plan()
+        with freeze_time(self.today + timedelta(days=9)):
+            self.assertFalse(self._plan().reminder_ids)
+        with freeze_time(self.today + timedelta(days=10)):
+            second = self._plan().reminder_ids
+        self.assertEqual(second.level_id, self.level_2)
+        self.assertEqual(second.line_ids.move_id, invoice)
+        with freeze_time(self.today + timedelta(days=20)):
+            third = self._plan().reminder_ids
+        self.assertEqual(third.level_id, self.level_3)
+        with freeze_time(self.today + timedelta(days=60)):
+            self.assertFalse(self._plan().reminder_ids, "after the last level no further reminder")
+
+    def test_planning_twice_the_same_day_plans_nothing_twice(self):
+        self._post_invoice(self.customer, 1000.0, due_in_days=-30)
+        self.assertEqual(len(self._plan().reminder_ids), 1)
+        self.assertFalse(self._plan().reminder_ids)
+
+    def test_each_exclusion_is_shown_with_its_reason_in_the_dry_run(self):
+        partners = {
+            reason: self.env["res.partner"].create({"name": f"Kunde {reason}", "is_company": True})
+            for reason in ("disputed", "promise", "on_hold", "tolerance", "no_policy", "collection")
+        }
+        invoices = {
+            reason: self._post_invoice(partner, 1000.0, due_in_days=-30)
+            for reason, partner in partners.items()
+        }
+        invoices["disputed"].billing_is_disputed = True
+        self.env["billing.promise"].create({
+            "partner_id": partners["promise"].id,
+            "move_ids": [(6, 0, invoices["promise"].ids)],
+            "amount": 1000.0,
+            "date": self.today + timedelta(days=5),
+        })  # fmt: skip
+        partners["on_hold"].with_company(self.company).billing_account_state = "on_hold"
+        self.company.billing_dunning_tolerance = 50.0
+        small = self._post_invoice(partners["tolerance"], 20.0, due_in_days=-30)
+        invoices["tolerance"].button_draft()
+        invoices["tolerance"] = small
+        other_policy = self._make_policy(self.company, default=False)
+        other_policy.level_ids.unlink()
+        partners["no_policy"].with_company(self.company).billing_dunning_policy_id = other_policy
+        self.env["billing.collection.case"].create({
+            "company_id": self.company.id,
+            "partner_id": partners["collection"].id,
+            "currency_id": self.dkk.id,
+            "move_ids": [(6, 0, invoices["collection"].ids)],
+        })  # fmt: skip
+        payer = self._post_invoice(self.customer, 1000.0, due_in_days=-30)
+        run = self._plan(dry=True)
+        found = {exclusion.move_id: exclusion.reason for exclusion in run.exclusion_ids}
+        self.assertEqual(found, {invoices[reason]: reason for reason in partners})
+        self.assertEqual(run.reminder_ids.line_ids.move_id, payer)
+        self.assertEqual(run.customer_count, 1)
+        self.assertEqual(run.amount_overdue, 1000.0)
+        self.assertEqual(run.exclusion_count, 6)
+        # a dry run sends nothing and leaves the real run free to plan
+        self.assertEqual(run.reminder_ids.state, "draft")
+        self.assertEqual(len(self._plan().reminder_ids), 1)
+
+    def test_invoices_in_another_currency_get_their_own_reminder(self):
+        self._post_invoice(self.customer, 1000.0, due_in_days=-30)
+        euro = self._post_invoice(self.customer, 200.0, due_in_days=-30, currency=self.eur)
+        run = self._plan()
+        self.assertEqual(len(run.reminder_ids), 2)
+        in_euro = run.reminder_ids.filtered(lambda r: r.currency_id == self.eur)
+        self.assertEqual(in_euro.line_ids.move_id, euro)
+        self.assertEqual(in_euro.amount_residual, 200.0)
+        self.assertAlmostEqual(run.amount_overdue, 1000.0 + 200.0 * 7.5, places=2)
+
+    def test_planning_is_set_based(self):
+        def queries_for(count):
+            partner = self.env["res.partner"].create({"name": f"Bulk {count}", "is_company": True})
+            for _index in range(count):
+                self._post_invoice(partner, 100.0, due_in_days=-30)
+            self.env.flush_all()
+            self.env.invalidate_all()
+            run = self.Run.create({"company_id": self.company.id, "partner_id": partner.id})
+            before = self.env.cr.sql_log_count
+            run.action_plan()
+            self.env.flush_all()
+            self.assertEqual(len(run.reminder_ids.line_ids), count)
+            return self.env.cr.sql_log_count - before
+
+        queries_for(1)  # warm the caches
+        self.assertEqual(queries_for(25), queries_for(3))
+
+    def test_other_company_sees_nothing_and_plans_its_own(self):
+        company_b = self.setup_other_company(name="Company B")["company"]
+        user_b = self._billing_user(
+            "bc_coordinator_b", "base.group_user,billing_coordinator.group_billing_coordinator", company_b
+        )
+        self._post_invoice(self.customer, 1000.0, due_in_days=-30)
+        run_a = self._plan()
+        self.assertFalse(self.env["billing.reminder"].with_user(user_b).search([]))
+        self.assertFalse(self.env["billing.dunning.run"].with_user(user_b).search([]))
+        self.assertFalse(self.env["billing.dunning.policy"].with_user(user_b).search([]))
+        self.assertEqual(
+            self.env["billing.reminder"].with_user(self.coordinator).search([]), run_a.reminder_ids
+        )
+        # company B: no policy of its own, so its customer is left out with that reason
+        customer_b = self.env["res.partner"].create({"name": "Kunde B", "is_company": True})
+        invoice_b = self._post_invoice(customer_b, 400.0, due_in_days=-30, company=company_b)
+        run_b = self._plan(company=company_b)
+        self.assertFalse(run_b.reminder_ids)
+        self.assertEqual(run_b.exclusion_ids.move_id, invoice_b)
+        self.assertEqual(run_b.exclusion_ids.reason, "no_policy")

@@ -1,0 +1,180 @@
+from datetime import timedelta
+from unittest.mock import patch
+
+from freezegun import freeze_time
+
+from odoo.tests import Form, tagged
+
+from .common_dunning import DunningCommon
+
+
+@tagged("post_install", "-at_install")
+class TestDunningSend(DunningCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.english = cls.env["res.partner"].create({
+            "name": "Customer Ltd", "is_company": True, "lang": "en_US", "email": "ap@customer.example",
+        })  # fmt: skip
+
+    def _mails(self, reminders):
+        return self.env["mail.mail"].search(
+            [("model", "=", "billing.reminder"), ("res_id", "in", reminders.ids)]
+        )
+
+    def test_scheduled_action_twice_the_same_day_sends_nothing_twice(self):
+        self._post_invoice(self.customer, 1000.0, due_in_days=-30)
+        self._post_invoice(self.english, 2000.0, due_in_days=-30)
+        self.Run._cron_dunning(self.company)
+        self.Run._cron_dunning(self.company)
+        reminders = self._reminders_of(self.customer) | self._reminders_of(self.english)
+        self.assertEqual(len(reminders), 2)
+        self.assertEqual(set(reminders.mapped("state")), {"sent"})
+        self.assertEqual(len(self._mails(reminders)), 2)
+        self.assertEqual(
+            self.Run.search_count([("company_id", "=", self.company.id), ("is_scheduled", "=", True)]), 1
+        )
+        # the customer's chatter shows the reminder
+        self.assertIn("Reminder 1", self.customer.message_ids[0].body)
+
+    def test_interrupted_run_sends_each_remaining_reminder_exactly_once(self):
+        customers = (
+            self.customer
+            | self.english
+            | self.env["res.partner"].create(
+                {"name": "Third A/S", "is_company": True, "email": "third@example.com"}
+            )
+        )
+        for customer in customers:
+            self._post_invoice(customer, 1000.0, due_in_days=-30)
+        run = self._plan()
+        calls = []
+
+        def time_is_up(cron, processed=0, *, remaining=None, deactivate=False):
+            calls.append(processed)
+            return 0.0  # the cron's time is up after the first batch
+
+        with patch.object(type(self.env["ir.cron"]), "_commit_progress", time_is_up):
+            run._send(batch_size=1)
+        self.assertEqual(calls, [1])
+        self.assertEqual(len(run.reminder_ids.filtered(lambda r: r.state == "sent")), 1)
+        self.assertEqual(run.state, "planned")
+        # the next cron call resumes where the first stopped
+        run._send(batch_size=1)
+        self.assertEqual(set(run.reminder_ids.mapped("state")), {"sent"})
+        self.assertEqual(run.state, "done")
+        for reminder in run.reminder_ids:
+            self.assertEqual(len(self._mails(reminder)), 1, reminder.partner_id.name)
+
+    def test_mail_that_cannot_be_sent_is_recorded_and_retried_next_run(self):
+        self._post_invoice(self.customer, 1000.0, due_in_days=-30)
+        run = self._plan()
+        self.customer.email = False
+        run._send()
+        reminder = run.reminder_ids
+        self.assertEqual(reminder.state, "failed")
+        self.assertIn("e-mail", reminder.send_error)
+        self.customer.email = "ny@kunde.example"
+        with freeze_time(self.today + timedelta(days=1)):
+            self.Run._cron_dunning(self.company)
+        self.assertEqual(reminder.state, "sent")
+        self.assertFalse(reminder.send_error)
+        self.assertEqual(len(self._mails(reminder)), 1)
+
+    def test_queued_mail_that_bounces_is_sent_again_next_run(self):
+        self._post_invoice(self.customer, 1000.0, due_in_days=-30)
+        self.Run._cron_dunning(self.company)
+        reminder = self._reminders_of(self.customer)
+        reminder.mail_id.write({"state": "exception", "failure_reason": "SMTP 550 mailbox unavailable"})
+        failed_mail = reminder.mail_id
+        with freeze_time(self.today + timedelta(days=1)):
+            self.Run._cron_dunning(self.company)
+        self.assertEqual(reminder.state, "sent")
+        self.assertNotEqual(reminder.mail_id, failed_mail)
+        self.assertIn(
+            "SMTP 550", reminder.message_ids.mapped("body")[-1] + "".join(reminder.message_ids.mapped("body"))
+        )
+
+    def test_email_body_and_invoice_table_in_the_customer_language(self):
+        danish = self._post_invoice(self.customer, 1234.5, due_in_days=-30)
+        english = self._post_invoice(self.english, 1234.5, due_in_days=-30)
+        run = self._plan()
+        run._send()
+        da_mail = self._mails(run.reminder_ids.filtered(lambda r: r.partner_id == self.customer))
+        en_mail = self._mails(run.reminder_ids.filtered(lambda r: r.partner_id == self.english))
+        self.assertIn("Forfaldsdato", da_mail.body_html)
+        self.assertIn("Forfaldne dage", da_mail.body_html)
+        self.assertIn(danish.name, da_mail.body_html)
+        self.assertIn(danish.invoice_date_due.strftime("%d.%m.%Y"), da_mail.body_html)
+        self.assertIn("1.234,50", da_mail.body_html)
+        self.assertNotIn("Due Date", da_mail.body_html)
+        self.assertIn("Due Date", en_mail.body_html)
+        self.assertIn("Days Overdue", en_mail.body_html)
+        self.assertIn(english.name, en_mail.body_html)
+        self.assertIn(english.invoice_date_due.strftime("%m/%d/%Y"), en_mail.body_html)
+        self.assertIn("1,234.50", en_mail.body_html)
+        self.assertEqual(da_mail.recipient_ids, self.customer)
+
+    def test_reminder_goes_to_the_invoice_contact(self):
+        contact = self.env["res.partner"].create({
+            "name": "Bogholderiet", "parent_id": self.customer.id,
+            "type": "invoice", "email": "faktura@kunde.example",
+        })  # fmt: skip
+        self._post_invoice(self.customer, 1000.0, due_in_days=-30)
+        run = self._plan()
+        run._send()
+        self.assertEqual(run.reminder_ids.contact_id, contact)
+        self.assertEqual(self._mails(run.reminder_ids).recipient_ids, contact)
+
+    def test_approval_step_holds_reminders_until_a_coordinator_approves(self):
+        self.company.billing_dunning_approval = True
+        self._post_invoice(self.customer, 1000.0, due_in_days=-30)
+        self.Run._cron_dunning(self.company)
+        reminder = self._reminders_of(self.customer)
+        self.assertEqual(reminder.state, "draft")
+        self.assertFalse(self._mails(reminder))
+        reminder.run_id.with_user(self.coordinator).action_approve()
+        self.Run._cron_dunning(self.company)
+        self.assertEqual(reminder.state, "sent")
+        self.assertEqual(len(self._mails(reminder)), 1)
+
+    def test_dry_run_is_never_sent(self):
+        self._post_invoice(self.customer, 1000.0, due_in_days=-30)
+        run_form = Form(self.Run.with_user(self.coordinator).with_context(default_is_dry_run=True))
+        run = run_form.save()
+        run.action_plan()
+        self.assertEqual(run.reminder_count, 1)
+        with self.assertRaisesRegex(Exception, "dry run"):
+            run.action_send()
+        self.assertFalse(self._mails(run.reminder_ids))
+
+    def test_send_now_for_one_customer(self):
+        self._post_invoice(self.customer, 1000.0, due_in_days=-30)
+        self._post_invoice(self.english, 1000.0, due_in_days=-30)
+        action = self.Run.with_user(self.coordinator)._send_now(self.customer)
+        run = self.Run.browse(action["res_id"])
+        self.assertEqual(run.reminder_ids.partner_id, self.customer)
+        self.assertEqual(run.reminder_ids.state, "sent")
+        self.assertFalse(self._reminders_of(self.english))
+
+    def test_collection_warning_hand_over_after_its_deadline(self):
+        invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-30)
+        for days in (0, 10, 20):
+            with freeze_time(self.today + timedelta(days=days)):
+                self.Run._cron_dunning(self.company)
+        warning = self._reminders_of(self.customer).filtered("is_collection_warning")
+        self.assertEqual(warning.state, "sent")
+        self.assertEqual(warning.collection_deadline, self.today + timedelta(days=30))
+        with freeze_time(self.today + timedelta(days=30)), self.assertRaisesRegex(Exception, "Inkassoloven"):
+            warning.action_hand_over_to_collection()
+        with freeze_time(self.today + timedelta(days=31)):
+            warning.with_user(self.coordinator).action_hand_over_to_collection()
+            case = self.env["billing.collection.case"].search([("partner_id", "=", self.customer.id)])
+            self.assertEqual(case.move_ids, invoice)
+            self.assertTrue(case.case_file_id.datas)
+            self.assertEqual(self.customer.with_company(self.company).billing_account_state, "blocked")
+            run = self._plan(dry=True)
+        self.assertEqual(
+            run.exclusion_ids.filtered(lambda e: e.move_id == invoice).reason,
+            "disputed" if False else "collection",
+        )
