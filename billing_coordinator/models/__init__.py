@@ -4,3 +4,6 @@ from . import res_partner
 from . import account_move
 from . import billing_interest_rate
 from . import billing_demo
+from . import billing_data_check
+from . import billing_data_issue
+from . import billing_assignment_rule
