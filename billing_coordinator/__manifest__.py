@@ -31,6 +31,7 @@
     ],
     "demo": [
         "demo/billing_coordinator_demo.xml",
+        "demo/billing_accounts_demo.xml",
     ],
     "assets": {
         "web.assets_tests": [

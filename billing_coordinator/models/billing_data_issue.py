@@ -147,6 +147,12 @@ class BillingDataIssue(models.Model):
             self._refresh_for_partners(partners[start : start + REFRESH_BATCH], company)
 
     @api.model
+    def _refresh_company_ids(self, company_ids):
+        """The same for companies given by id (demo data, server actions)."""
+        for company in self.env["res.company"].browse(company_ids):
+            self._refresh_company(company)
+
+    @api.model
     def _cron_refresh_data_issues(self):
         """Nightly: refresh every company's customers once a day, one batch at a time.
 

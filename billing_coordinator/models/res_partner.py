@@ -23,6 +23,9 @@ AR_FIGURES = {
     "billing_next_action_date": ("next_action_date", None),
 }
 
+# who may read receivable figures: the same groups as Odoo's own `credit`
+ACCOUNTING_GROUPS = "account.group_account_invoice,account.group_account_readonly"
+
 # saving one of these fields on a customer refreshes its data-quality issues
 DATA_CHECKED_FIELDS = {
     "name",
@@ -111,10 +114,12 @@ class ResPartner(models.Model):
     billing_data_issue_count = fields.Integer(
         string="Data Issue Count",
         compute="_compute_billing_data_issue_count",
+        groups="billing_coordinator.group_billing_coordinator",
     )
     billing_has_data_issue = fields.Boolean(
         string="Has Data Issues",
         compute="_compute_billing_data_issue_count",
+        groups="billing_coordinator.group_billing_coordinator",
         search="_search_billing_has_data_issue",
     )
 
@@ -145,33 +150,39 @@ class ResPartner(models.Model):
         "res.currency",
         string="AR Currency",
         compute="_compute_billing_ar_figures",
+        groups=ACCOUNTING_GROUPS,
     )
     billing_open_balance = fields.Monetary(
         string="Open Balance",
         currency_field="billing_ar_currency_id",
         compute="_compute_billing_ar_figures",
+        groups=ACCOUNTING_GROUPS,
         search="_search_billing_open_balance",
     )
     billing_overdue_amount = fields.Monetary(
         string="Overdue Amount",
         currency_field="billing_ar_currency_id",
         compute="_compute_billing_ar_figures",
+        groups=ACCOUNTING_GROUPS,
         search="_search_billing_overdue_amount",
     )
     billing_oldest_overdue_days = fields.Integer(
         string="Oldest Overdue (Days)",
         compute="_compute_billing_ar_figures",
+        groups=ACCOUNTING_GROUPS,
         search="_search_billing_oldest_overdue_days",
     )
     billing_open_invoice_count = fields.Integer(
         string="Open Invoices",
         compute="_compute_billing_ar_figures",
+        groups=ACCOUNTING_GROUPS,
         search="_search_billing_open_invoice_count",
     )
     billing_avg_days_to_pay = fields.Float(
         string="Avg. Days to Pay",
         digits=(16, 1),
         compute="_compute_billing_ar_figures",
+        groups=ACCOUNTING_GROUPS,
         search="_search_billing_avg_days_to_pay",
         help="Average days from invoice date to payment of the invoices paid in the last 12 months.",
     )
@@ -179,22 +190,26 @@ class ResPartner(models.Model):
         string="Avg. Days Late",
         digits=(16, 1),
         compute="_compute_billing_ar_figures",
+        groups=ACCOUNTING_GROUPS,
         search="_search_billing_avg_days_late",
         help="Average days paid after the due date, for the invoices paid in the last 12 months.",
     )
     billing_last_payment_date = fields.Date(
         string="Last Payment",
         compute="_compute_billing_ar_figures",
+        groups=ACCOUNTING_GROUPS,
         search="_search_billing_last_payment_date",
     )
     billing_next_action_date = fields.Date(
         string="Next Action Date",
         compute="_compute_billing_ar_figures",
+        groups=ACCOUNTING_GROUPS,
         search="_search_billing_next_action_date",
     )
     billing_next_action = fields.Char(
         string="Next Action",
         compute="_compute_billing_ar_figures",
+        groups=ACCOUNTING_GROUPS,
         help="The earliest planned activity on the customer or on its invoices.",
     )
 
@@ -223,6 +238,7 @@ class ResPartner(models.Model):
         """Sort and filter on AR figures through one LEFT JOIN on the view."""
         if field_expr not in AR_FIGURES:
             return super()._field_to_sql(alias, field_expr, query)
+        self._check_field_access(self._fields[field_expr], "read")
         column, empty = AR_FIGURES[field_expr]
         company_id = self.env.company.id
         to_flush = self.env["billing.partner.ar"]._source_fields()
@@ -450,9 +466,11 @@ class ResPartner(models.Model):
         return self.filtered(lambda p: not p.parent_id and p.customer_rank > 0)
 
     def _billing_refresh_data_issues(self):
-        if not self:
-            return
-        self.env["billing.data.issue"].sudo()._refresh_for_partners(self, self.env.company)
+        """Check these customers again: a customer of one company in that company,
+        a customer shared by all companies in the current one."""
+        issues = self.env["billing.data.issue"].sudo()
+        for company, partners in self.grouped(lambda p: p.company_id or self.env.company).items():
+            issues._refresh_for_partners(partners, company)
 
     def _billing_invoice_email(self):
         """The address invoices go to: the profile's, the invoice contact's, or the customer's."""

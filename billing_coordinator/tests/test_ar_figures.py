@@ -1,5 +1,6 @@
 from datetime import timedelta
 
+from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
 from .common_accounts import AccountsCommon
@@ -110,6 +111,14 @@ class TestArFigures(AccountsCommon):
             self._post_invoice(customer, 100.0, due_in_days=-3)
         queries_to_read(customers[:2])  # warm the caches of access rules and views
         self.assertEqual(queries_to_read(customers[2:5]), queries_to_read(customers[5:]))
+
+    def test_plain_user_reads_no_figures(self):
+        with self.assertRaises(AccessError):
+            self.debtor.with_user(self.plain_user).read(["billing_open_balance"])
+        with self.assertRaises(AccessError):
+            self.env["res.partner"].with_user(self.plain_user).search([], order="billing_overdue_amount desc")
+        with self.assertRaises(AccessError):
+            self.debtor.with_user(self.plain_user).read(["billing_data_issue_count"])
 
     def test_list_view_shows_the_figures(self):
         arch = (

@@ -27,7 +27,7 @@ class TestDataQuality(AccountsCommon):
     def test_good_customer_has_no_issue(self):
         customer = self._good_customer()
         self.assertFalse(self._issues(customer))
-        self.assertFalse(customer.billing_has_data_issue)
+        self.assertFalse(customer.with_user(self.coordinator).billing_has_data_issue)
 
     def test_vat_missing_or_with_wrong_checksum(self):
         wrong = self._good_customer(vat="DK12345675")
