@@ -217,21 +217,23 @@ class ResPartner(models.Model):
     def _compute_billing_ar_figures(self):
         """All figures of all records in one query on the view, for the current company."""
         company = self.env.company
-        figures = self.env["billing.partner.ar"].sudo()
-        figures.invalidate_model()  # a view: always read what the books say now
-        rows = figures.search_fetch(
-            [("company_id", "=", company.id), ("partner_id", "in", self._origin.ids)],
-            [column for column, _empty in AR_FIGURES.values()] + ["partner_id", "next_activity_id"],
+        rows = self.env["billing.partner.ar"].sudo()._figures_for(self._origin.ids, company)
+        activities = (
+            self.env["mail.activity"]
+            .sudo()
+            .browse([row["next_activity_id"] for row in rows.values() if row["next_activity_id"]])
         )
-        by_partner = {row.partner_id.id: row for row in rows}
         for partner in self:
-            row = by_partner.get(partner._origin.id)
+            row = rows.get(partner._origin.id)
             partner.billing_ar_currency_id = company.currency_id
             for fname, (column, empty) in AR_FIGURES.items():
-                partner[fname] = row[column] if row else empty
-            activity = row.next_activity_id if row else False
-            partner.billing_next_action = activity and (
-                activity.summary or activity.activity_type_id.name or activity.res_name
+                value = row[column] if row else None
+                partner[fname] = empty if value is None else value
+            activity = activities.browse(row["next_activity_id"]) if row else activities.browse()
+            partner.billing_next_action = (
+                (activity.summary or activity.activity_type_id.name or activity.res_name)
+                if activity
+                else False
             )
 
     def _field_to_sql(self, alias, field_expr, query=None):

@@ -64,7 +64,29 @@ class BillingPartnerAr(models.Model):
             SQL("CREATE OR REPLACE VIEW %s AS (%s)", SQL.identifier(self._table), self._query())
         )
 
-    def _query(self):
+    def _figures_for(self, partner_ids, company):
+        """``{partner_id: {column: value}}`` for these customers in ``company``: the
+        view's query with the customers filtered inside, so only their lines are read."""
+        if not partner_ids:
+            return {}
+        self._flush_sources()
+        query = self._query(
+            SQL(
+                "AND partner.commercial_partner_id IN %s AND line.company_id = %s",
+                tuple(partner_ids),
+                company.id,
+            ),
+            SQL(
+                "AND partner.commercial_partner_id IN %s AND move.company_id = %s",
+                tuple(partner_ids),
+                company.id,
+            ),
+        )
+        self.env.cr.execute(query)
+        return {row["partner_id"]: row for row in self.env.cr.dictfetchall()}
+
+    def _query(self, receivable_filter=None, activity_filter=None):
+        """The view's SELECT; the filters restrict it to some customers of one company."""
         return SQL(
             """
             WITH receivable AS NOT MATERIALIZED (
@@ -78,6 +100,7 @@ class BillingPartnerAr(models.Model):
                   JOIN res_partner partner ON partner.id = line.partner_id
                  WHERE account.account_type = 'asset_receivable'
                    AND line.parent_state = 'posted'
+                   %(receivable_filter)s
             ),
             open_figures AS (
                 SELECT company_id, partner_id,
@@ -125,6 +148,7 @@ class BillingPartnerAr(models.Model):
                   JOIN account_move move ON activity.res_model = 'account.move' AND move.id = activity.res_id
                   JOIN res_partner partner ON partner.id = move.partner_id
                  WHERE activity.active
+                   %(activity_filter)s
                  UNION ALL
                 SELECT customers.company_id, customers.partner_id, activity.id, activity.date_deadline
                   FROM mail_activity activity
@@ -154,5 +178,7 @@ class BillingPartnerAr(models.Model):
          LEFT JOIN payment_figures USING (company_id, partner_id)
          LEFT JOIN last_payments USING (company_id, partner_id)
          LEFT JOIN next_actions USING (company_id, partner_id)
-            """
+            """,
+            receivable_filter=receivable_filter or SQL(),
+            activity_filter=activity_filter or SQL(),
         )

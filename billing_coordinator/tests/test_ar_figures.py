@@ -89,6 +89,9 @@ class TestArFigures(AccountsCommon):
         self.assertEqual(by_age[0], small)
         overdue = partners.search([("id", "in", ids), ("billing_overdue_amount", ">", 0)])
         self.assertEqual(overdue, self.debtor + small)
+        # the view behind sorting and filtering says what the form shows
+        exact = partners.search([("id", "in", ids), ("billing_overdue_amount", "=", 1300.0)])
+        self.assertEqual(exact, self.debtor)
         old = partners.search([("id", "in", ids), ("billing_oldest_overdue_days", ">", 60)])
         self.assertEqual(old, small)
         never_paid = partners.search([("id", "in", ids), ("billing_last_payment_date", "=", False)])

@@ -180,8 +180,15 @@ class TestDataQuality(AccountsCommon):
         self._check("vat").enabled = False
         self.assertTrue(self._check("vat", self.company_b).enabled, "each company switches its own checks")
         self.assertEqual(self._issue_codes(customer_b, self.company_b), {"vat"})
+        # a customer of company B saved while working in company A is checked in B
+        typed_in_a = self.env["res.partner"].create(
+            self._good_customer_vals(company_id=self.company_b.id, lang=False)
+        )
+        self.assertFalse(self._issues(typed_in_a, self.company))
+        # (payment terms are per company: those typed in A are not B's)
+        self.assertEqual(self._issue_codes(typed_in_a, self.company_b), {"language", "payment_terms"})
         seen_by_b = self.env["billing.data.issue"].with_user(self.coordinator_b).search([])
-        self.assertEqual(seen_by_b.partner_id, customer_b)
+        self.assertEqual(seen_by_b.partner_id, customer_b + typed_in_a)
         checks_b = self.env["billing.data.check"].with_user(self.coordinator_b).search([])
         self.assertEqual(checks_b.company_id, self.company_b)
 
