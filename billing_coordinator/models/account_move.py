@@ -67,7 +67,23 @@ class AccountMove(models.Model):
 
     def _post(self, soft=True):
         self._billing_check_data_issues_before_post()
-        return super()._post(soft=soft)
+        posted = super()._post(soft=soft)
+        posted._billing_note_account_state()
+        return posted
+
+    def _billing_note_account_state(self):
+        """An invoice posted for a customer on hold or blocked says so in its chatter."""
+        labels = dict(self._fields["billing_partner_account_state"]._description_selection(self.env))
+        for move in self.filtered(
+            lambda m: m.is_sale_document() and m.billing_partner_account_state in ("on_hold", "blocked")
+        ):
+            move.message_post(
+                body=self.env._(
+                    "Posted while the customer's account is %(state)s: %(reason)s",
+                    state=labels[move.billing_partner_account_state],
+                    reason=move.billing_partner_account_state_reason or "-",
+                )
+            )
 
     def _billing_check_data_issues_before_post(self):
         """Refuse or note posting invoices for customers with blocking data issues (company setting)."""

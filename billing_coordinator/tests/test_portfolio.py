@@ -130,6 +130,8 @@ class TestPortfolio(AccountsCommon):
         invoice_form.partner_id = customer
         self.assertEqual(invoice_form.billing_partner_account_state, "on_hold")
         self.assertEqual(invoice_form.billing_partner_account_state_reason, "Disputed contract")
+        invoice = self._post_invoice(customer, 10.0)
+        self.assertIn("account is On Hold: Disputed contract", str(invoice.message_ids.mapped("body")))
         arch = self.env["account.move"].with_user(self.coordinator).get_view(view_type="form")["arch"]
         self.assertIn("billing_partner_account_state", arch)
         in_b = self._good_customer(company_id=False)
