@@ -89,7 +89,7 @@ class BillingPartnerAr(models.Model):
         """The view's SELECT; the filters restrict it to some customers of one company."""
         return SQL(
             """
-            WITH receivable AS NOT MATERIALIZED (
+            WITH receivable AS MATERIALIZED (
                 SELECT line.id, line.company_id, partner.commercial_partner_id AS partner_id,
                        line.move_id, move.move_type, move.invoice_date, move.origin_payment_id,
                        move.statement_line_id, line.date, line.date_maturity, line.balance,
