@@ -1,6 +1,7 @@
 from odoo.exceptions import UserError
-from odoo.tests import Form, tagged
+from odoo.tests import Form, HttpCase, new_test_user, tagged
 
+from .common import COORDINATOR_GROUPS
 from .common_accounts import AccountsCommon
 
 
@@ -138,3 +139,18 @@ class TestPortfolio(AccountsCommon):
         in_b.with_company(self.company_b).billing_account_state = "blocked"
         invoice = self._post_invoice(in_b, 10.0)
         self.assertEqual(invoice.billing_partner_account_state, "active", "blocked only in company B")
+
+
+@tagged("post_install", "-at_install")
+class TestPortfolioKanbanTour(HttpCase):
+    def test_coordinator_opens_a_customer_from_the_kanban(self):
+        coordinator = new_test_user(self.env, login="tour_kanban", groups=COORDINATOR_GROUPS)
+        customer = self.env["res.partner"].create({
+            "name": "Kanban Kunde ApS",
+            "is_company": True,
+            "customer_rank": 1,
+            "lang": False,
+        })  # fmt: skip
+        customer.with_company(self.env.company).billing_coordinator_id = coordinator
+        self.assertTrue(customer.with_user(coordinator).billing_data_issue_count)
+        self.start_tour("/odoo", "billing_coordinator_accounts_tour", login=coordinator.login)
