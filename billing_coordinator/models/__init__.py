@@ -11,3 +11,6 @@ from . import billing_reminder
 from . import billing_reminder_line
 from . import billing_promise
 from . import billing_collection_case
+from . import billing_data_check
+from . import billing_data_issue
+from . import billing_assignment_rule

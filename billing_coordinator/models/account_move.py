@@ -1,4 +1,7 @@
-from odoo import fields, models
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+
+from .res_partner import ACCOUNT_STATES
 
 
 class AccountMove(models.Model):
@@ -11,3 +14,93 @@ class AccountMove(models.Model):
         index="btree_not_null",
         help="The customer disputes this invoice: dunning leaves it alone until the dispute is resolved.",
     )
+
+    # accounts wing: the customer's account state and blocking data issues
+    billing_partner_account_state = fields.Selection(
+        selection=ACCOUNT_STATES,
+        string="Customer Account State",
+        compute="_compute_billing_partner_account_state",
+    )
+    billing_partner_account_state_reason = fields.Char(
+        string="Customer Account State Reason",
+        compute="_compute_billing_partner_account_state",
+    )
+    billing_partner_data_warning = fields.Char(
+        string="Customer Data Warning",
+        compute="_compute_billing_partner_data_warning",
+    )
+
+    @api.depends("commercial_partner_id", "company_id")
+    def _compute_billing_partner_account_state(self):
+        for move in self:
+            customer = move.commercial_partner_id.with_company(move.company_id)
+            move.billing_partner_account_state = customer.billing_account_state
+            move.billing_partner_account_state_reason = customer.billing_account_state_reason
+
+    @api.depends("commercial_partner_id", "company_id", "move_type")
+    def _compute_billing_partner_data_warning(self):
+        issues_by_move = self._billing_blocking_data_issues()
+        for move in self:
+            issues = issues_by_move.get(move, [])
+            move.billing_partner_data_warning = "; ".join(issue.message for issue in issues) or False
+
+    def _billing_blocking_data_issues(self):
+        """``{invoice: [blocking data issues of its customer in its company]}``, one search for all."""
+        invoices = self.filtered(lambda m: m.is_sale_document() and m.commercial_partner_id)
+        if not invoices:
+            return {}
+        issues = (
+            self.env["billing.data.issue"]
+            .sudo()
+            .search([
+                ("company_id", "in", invoices.company_id.ids),
+                ("partner_id", "in", invoices.commercial_partner_id.ids),
+                ("check_id.blocking", "=", True),
+            ])
+        )  # fmt: skip
+        return {
+            move: issues.filtered(
+                lambda i, m=move: i.partner_id == m.commercial_partner_id and i.company_id == m.company_id
+            )
+            for move in invoices
+        }
+
+    def _post(self, soft=True):
+        self._billing_check_data_issues_before_post()
+        posted = super()._post(soft=soft)
+        posted._billing_note_account_state()
+        return posted
+
+    def _billing_note_account_state(self):
+        """An invoice posted for a customer on hold or blocked says so in its chatter."""
+        labels = dict(self._fields["billing_partner_account_state"]._description_selection(self.env))
+        for move in self.filtered(
+            lambda m: m.is_sale_document() and m.billing_partner_account_state in ("on_hold", "blocked")
+        ):
+            move.message_post(
+                body=self.env._(
+                    "Posted while the customer's account is %(state)s: %(reason)s",
+                    state=labels[move.billing_partner_account_state],
+                    reason=move.billing_partner_account_state_reason or "-",
+                )
+            )
+
+    def _billing_check_data_issues_before_post(self):
+        """Refuse or note posting invoices for customers with blocking data issues (company setting)."""
+        for move, issues in self._billing_blocking_data_issues().items():
+            if not issues:
+                continue
+            what = "; ".join(issue.message for issue in issues)
+            if move.company_id.billing_data_issue_policy == "block":
+                raise UserError(
+                    self.env._(
+                        "%(customer)s has blocking data issues; fix them before posting: %(issues)s",
+                        customer=move.commercial_partner_id.display_name,
+                        issues=what,
+                    )
+                )
+            move.message_post(
+                body=self.env._(
+                    "Posted although the customer has blocking data issues: %(issues)s", issues=what
+                )
+            )

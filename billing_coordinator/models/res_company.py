@@ -21,12 +21,95 @@ class ResCompany(models.Model):
         help="Which law limits reminder fees, late interest and compensation: "
         "Denmark applies Renteloven and Inkassoloven, EU the late payment directive.",
     )
+
     billing_interest_day_count = fields.Selection(
         [("act/365", "Actual/365"), ("act/360", "Actual/360"), ("act/act", "Actual/Actual")],
         string="Interest Day Count",
         default="act/365",
         required=True,
     )
+
+    billing_dunning_fee_account_id = fields.Many2one(
+        "account.account",
+        string="Reminder Fee Account",
+        domain=[("account_type", "in", ("income", "income_other"))],
+        help="Income account for reminder fees (posted without VAT).",
+    )
+
+    billing_dunning_interest_account_id = fields.Many2one(
+        "account.account",
+        string="Late Interest Account",
+        domain=[("account_type", "in", ("income", "income_other"))],
+        help="Income account for late interest (posted without VAT).",
+    )
+
+    billing_dunning_compensation_account_id = fields.Many2one(
+        "account.account",
+        string="Compensation Account",
+        domain=[("account_type", "in", ("income", "income_other"))],
+        help="Income account for the fixed compensation of business customers (posted without VAT).",
+    )
+
+    billing_dunning_tolerance = fields.Monetary(
+        string="Dunning Tolerance",
+        currency_field="currency_id",
+        default=0.0,
+        help="Overdue invoices whose open amount (in company currency) is below this are not dunned.",
+    )
+
+    billing_dunning_approval = fields.Boolean(
+        string="Approve Reminders Before Sending",
+        help="Planned reminders wait for a coordinator's approval before the scheduled action sends them.",
+    )
+
+    billing_dunning_fee_mode = fields.Selection(
+        [("invoice", "Separate invoice"), ("reminder", "Lines on the reminder")],
+        string="Charge Fees and Interest As",
+        default="invoice",
+        required=True,
+        help="Post fees, interest and compensation as a separate invoice without VAT when the "
+        "reminder is sent, or only list them on the reminder.",
+    )
+
+    billing_promise_grace_days = fields.Integer(
+        string="Promise Grace Days",
+        default=3,
+        help="Days after the promised date before an unpaid promise to pay counts as broken.",
+    )
+
+    # accounts wing: onboarding, data quality
+    billing_credit_limit_threshold = fields.Monetary(
+        string="Credit Limit Approval Threshold",
+        currency_field="currency_id",
+        default=50000.0,
+        help="A new customer's credit limit above this amount needs a Billing Manager's approval.",
+    )
+
+    billing_credit_approver_id = fields.Many2one(
+        "res.users",
+        string="Credit Limit Approver",
+        help="The Billing Manager who gets the approval activities; "
+        "any Billing Manager of the company when empty.",
+    )
+
+    billing_data_issue_policy = fields.Selection(
+        [("warn", "Warn"), ("block", "Block")],
+        string="Blocking Data Issues on Posting",
+        default="warn",
+        required=True,
+        help="What happens when an invoice is posted for a customer with a blocking data issue.",
+    )
+
+    billing_duplicate_name_similarity = fields.Float(
+        string="Duplicate Name Similarity",
+        default=0.5,
+        help="Trigram similarity (0-1) from which two customers in the same city "
+        "count as possible duplicates.",
+    )
+
+    billing_data_check_date = fields.Date(string="Data Checks Done On", readonly=True, copy=False)
+
+    billing_data_check_cursor = fields.Integer(string="Data Checks Cursor", readonly=True, copy=False)
 
     @api.depends("country_id")
     def _compute_billing_legal_profile(self):
@@ -37,48 +120,6 @@ class ResCompany(models.Model):
         """The rule book profile that applies to this company."""
         self.ensure_one()
         return get_profile(self.billing_legal_profile)
-
-    billing_dunning_fee_account_id = fields.Many2one(
-        "account.account",
-        string="Reminder Fee Account",
-        domain=[("account_type", "in", ("income", "income_other"))],
-        help="Income account for reminder fees (posted without VAT).",
-    )
-    billing_dunning_interest_account_id = fields.Many2one(
-        "account.account",
-        string="Late Interest Account",
-        domain=[("account_type", "in", ("income", "income_other"))],
-        help="Income account for late interest (posted without VAT).",
-    )
-    billing_dunning_compensation_account_id = fields.Many2one(
-        "account.account",
-        string="Compensation Account",
-        domain=[("account_type", "in", ("income", "income_other"))],
-        help="Income account for the fixed compensation of business customers (posted without VAT).",
-    )
-    billing_dunning_tolerance = fields.Monetary(
-        string="Dunning Tolerance",
-        currency_field="currency_id",
-        default=0.0,
-        help="Overdue invoices whose open amount (in company currency) is below this are not dunned.",
-    )
-    billing_dunning_approval = fields.Boolean(
-        string="Approve Reminders Before Sending",
-        help="Planned reminders wait for a coordinator's approval before the scheduled action sends them.",
-    )
-    billing_dunning_fee_mode = fields.Selection(
-        [("invoice", "Separate invoice"), ("reminder", "Lines on the reminder")],
-        string="Charge Fees and Interest As",
-        default="invoice",
-        required=True,
-        help="Post fees, interest and compensation as a separate invoice without VAT when the "
-        "reminder is sent, or only list them on the reminder.",
-    )
-    billing_promise_grace_days = fields.Integer(
-        string="Promise Grace Days",
-        default=3,
-        help="Days after the promised date before an unpaid promise to pay counts as broken.",
-    )
 
     @api.constrains("billing_legal_profile")
     def _check_billing_dunning_fees(self):
@@ -116,3 +157,18 @@ class ResCompany(models.Model):
                     rule=violation.rule,
                 )
             )
+
+    def _billing_credit_approver(self):
+        """Who approves credit limits above the threshold for this company."""
+        self.ensure_one()
+        if self.billing_credit_approver_id:
+            return self.billing_credit_approver_id
+        managers = self.env.ref("billing_coordinator.group_billing_manager").sudo().all_user_ids
+        managers = managers.filtered(lambda u: self in u.company_ids and not u.share and u.active)
+        return (managers - self.env.ref("base.user_root")).sorted("id")[:1] or self.env.user
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        companies = super().create(vals_list)
+        self.env["billing.data.check"]._ensure_checks(companies)
+        return companies

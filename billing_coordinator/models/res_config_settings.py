@@ -40,3 +40,19 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.billing_promise_grace_days",
         readonly=False,
     )
+    billing_credit_limit_threshold = fields.Monetary(
+        related="company_id.billing_credit_limit_threshold",
+        readonly=False,
+    )
+    billing_credit_approver_id = fields.Many2one(
+        related="company_id.billing_credit_approver_id",
+        readonly=False,
+    )
+    billing_data_issue_policy = fields.Selection(
+        related="company_id.billing_data_issue_policy",
+        readonly=False,
+    )
+    billing_duplicate_name_similarity = fields.Float(
+        related="company_id.billing_duplicate_name_similarity",
+        readonly=False,
+    )

@@ -1,4 +1,7 @@
-from odoo import fields, models
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+from odoo.fields import Domain
+from odoo.tools import SQL
 
 ACCOUNT_STATES = [
     ("onboarding", "Onboarding"),
@@ -6,6 +9,41 @@ ACCOUNT_STATES = [
     ("on_hold", "On Hold"),
     ("blocked", "Blocked"),
 ]
+
+# AR figures read from the SQL view billing.partner.ar (report/billing_partner_ar.py):
+# partner field -> (view column, value when the customer has no row)
+AR_FIGURES = {
+    "billing_open_balance": ("open_balance", 0.0),
+    "billing_overdue_amount": ("overdue_amount", 0.0),
+    "billing_oldest_overdue_days": ("oldest_overdue_days", 0),
+    "billing_open_invoice_count": ("open_invoice_count", 0),
+    "billing_avg_days_to_pay": ("avg_days_to_pay", 0.0),
+    "billing_avg_days_late": ("avg_days_late", 0.0),
+    "billing_last_payment_date": ("last_payment_date", None),
+    "billing_next_action_date": ("next_action_date", None),
+}
+
+# who may read receivable figures: the same groups as Odoo's own `credit`
+ACCOUNTING_GROUPS = "account.group_account_invoice,account.group_account_readonly"
+
+# saving one of these fields on a customer refreshes its data-quality issues
+DATA_CHECKED_FIELDS = {
+    "name",
+    "vat",
+    "email",
+    "street",
+    "zip",
+    "city",
+    "country_id",
+    "lang",
+    "bank_ids",
+    "is_company",
+    "parent_id",
+    "customer_rank",
+    "property_payment_term_id",
+    "billing_invoice_email",
+    "billing_invoice_contact_id",
+}
 
 
 class ResPartner(models.Model):
@@ -30,15 +68,26 @@ class ResPartner(models.Model):
         company_dependent=True,
     )
 
-    def _commercial_fields(self):
-        return [
-            *super()._commercial_fields(),
-            "billing_coordinator_id",
-            "billing_account_state",
-            "billing_account_state_reason",
-            "billing_dunning_policy_id",
-        ]
-
+    # billing profile
+    billing_invoice_contact_id = fields.Many2one(
+        "res.partner",
+        string="Invoice Contact",
+        domain="[('parent_id', '=', id)]",
+        tracking=True,
+        help="The person at the customer who receives invoices and reminders.",
+    )
+    billing_invoice_email = fields.Char(
+        string="Invoice E-mail",
+        tracking=True,
+        help="Where invoices and reminders are sent; the invoice contact's e-mail when empty.",
+    )
+    billing_channel = fields.Selection(
+        [("email", "E-mail"), ("letter", "Letter")],
+        string="Preferred Channel",
+        default="email",
+        tracking=True,
+    )
+    billing_notes = fields.Text()
     billing_dunning_policy_id = fields.Many2one(
         "billing.dunning.policy",
         string="Dunning Policy",
@@ -51,6 +100,278 @@ class ResPartner(models.Model):
         compute="_compute_billing_promise_kept_rate",
         help="Share of this customer's settled promises to pay that were kept.",
     )
+
+    # credit limit approval (the limit itself is Odoo's credit_limit)
+    billing_credit_limit_requested = fields.Float(
+        string="Requested Credit Limit",
+        company_dependent=True,
+        readonly=True,
+        help="A credit limit above the company's threshold waits here for a Billing Manager's approval.",
+    )
+    billing_credit_approval_state = fields.Selection(
+        [("pending", "Waiting for Approval"), ("approved", "Approved"), ("rejected", "Rejected")],
+        string="Credit Limit Approval",
+        company_dependent=True,
+        readonly=True,
+        tracking=True,
+    )
+
+    # data quality
+    billing_data_issue_ids = fields.Many2many(
+        "billing.data.issue",
+        string="Data Issues",
+        compute="_compute_billing_data_issue_ids",
+        groups="billing_coordinator.group_billing_coordinator",
+    )
+    billing_data_issue_count = fields.Integer(
+        string="Data Issue Count",
+        compute="_compute_billing_data_issue_count",
+        groups="billing_coordinator.group_billing_coordinator",
+    )
+    billing_has_data_issue = fields.Boolean(
+        string="Has Data Issues",
+        compute="_compute_billing_data_issue_count",
+        groups="billing_coordinator.group_billing_coordinator",
+        search="_search_billing_has_data_issue",
+    )
+
+    # onboarding checklist
+    billing_onboarding_welcome_sent = fields.Boolean(
+        string="Welcome and Terms Sent",
+        company_dependent=True,
+        tracking=True,
+        help="The coordinator has sent the welcome letter with payment terms and invoicing details.",
+    )
+    billing_onboarding_data_ok = fields.Boolean(
+        string="Customer Data Complete",
+        compute="_compute_billing_onboarding_checklist",
+        help="Every switched-on data-quality check passes for this customer.",
+    )
+    billing_onboarding_credit_ok = fields.Boolean(
+        string="Credit Limit Decided",
+        compute="_compute_billing_onboarding_checklist",
+        help="No credit limit waits for a Billing Manager's approval.",
+    )
+    billing_onboarding_complete = fields.Boolean(
+        string="Onboarding Checklist Complete",
+        compute="_compute_billing_onboarding_checklist",
+    )
+
+    # AR figures of the current company, from the SQL view billing.partner.ar
+    billing_ar_currency_id = fields.Many2one(
+        "res.currency",
+        string="AR Currency",
+        compute="_compute_billing_ar_figures",
+        groups=ACCOUNTING_GROUPS,
+    )
+    billing_open_balance = fields.Monetary(
+        string="Open Balance",
+        currency_field="billing_ar_currency_id",
+        compute="_compute_billing_ar_figures",
+        groups=ACCOUNTING_GROUPS,
+        search="_search_billing_open_balance",
+    )
+    billing_overdue_amount = fields.Monetary(
+        string="Overdue Amount",
+        currency_field="billing_ar_currency_id",
+        compute="_compute_billing_ar_figures",
+        groups=ACCOUNTING_GROUPS,
+        search="_search_billing_overdue_amount",
+    )
+    billing_oldest_overdue_days = fields.Integer(
+        string="Oldest Overdue (Days)",
+        compute="_compute_billing_ar_figures",
+        groups=ACCOUNTING_GROUPS,
+        search="_search_billing_oldest_overdue_days",
+    )
+    billing_open_invoice_count = fields.Integer(
+        string="Open Invoices",
+        compute="_compute_billing_ar_figures",
+        groups=ACCOUNTING_GROUPS,
+        search="_search_billing_open_invoice_count",
+    )
+    billing_avg_days_to_pay = fields.Float(
+        string="Avg. Days to Pay",
+        digits=(16, 1),
+        compute="_compute_billing_ar_figures",
+        groups=ACCOUNTING_GROUPS,
+        search="_search_billing_avg_days_to_pay",
+        help="Average days from invoice date to payment of the invoices paid in the last 12 months.",
+    )
+    billing_avg_days_late = fields.Float(
+        string="Avg. Days Late",
+        digits=(16, 1),
+        compute="_compute_billing_ar_figures",
+        groups=ACCOUNTING_GROUPS,
+        search="_search_billing_avg_days_late",
+        help="Average days paid after the due date, for the invoices paid in the last 12 months.",
+    )
+    billing_last_payment_date = fields.Date(
+        string="Last Payment",
+        compute="_compute_billing_ar_figures",
+        groups=ACCOUNTING_GROUPS,
+        search="_search_billing_last_payment_date",
+    )
+    billing_next_action_date = fields.Date(
+        string="Next Action Date",
+        compute="_compute_billing_ar_figures",
+        groups=ACCOUNTING_GROUPS,
+        search="_search_billing_next_action_date",
+    )
+    billing_next_action = fields.Char(
+        string="Next Action",
+        compute="_compute_billing_ar_figures",
+        groups=ACCOUNTING_GROUPS,
+        help="The earliest planned activity on the customer or on its invoices.",
+    )
+
+    @api.depends_context("company")
+    def _compute_billing_ar_figures(self):
+        """All figures of all records in one query on the view, for the current company."""
+        company = self.env.company
+        rows = self.env["billing.partner.ar"].sudo()._figures_for(self._origin.ids, company)
+        activities = (
+            self.env["mail.activity"]
+            .sudo()
+            .browse([row["next_activity_id"] for row in rows.values() if row["next_activity_id"]])
+        )
+        for partner in self:
+            row = rows.get(partner._origin.id)
+            partner.billing_ar_currency_id = company.currency_id
+            for fname, (column, empty) in AR_FIGURES.items():
+                value = row[column] if row else None
+                partner[fname] = empty if value is None else value
+            activity = activities.browse(row["next_activity_id"]) if row else activities.browse()
+            partner.billing_next_action = (
+                (activity.summary or activity.activity_type_id.name or activity.res_name)
+                if activity
+                else False
+            )
+
+    def _field_to_sql(self, alias, field_expr, query=None):
+        """Sort and filter on AR figures through one LEFT JOIN on the view."""
+        if field_expr not in AR_FIGURES:
+            return super()._field_to_sql(alias, field_expr, query)
+        self._check_field_access(self._fields[field_expr], "read")
+        column, empty = AR_FIGURES[field_expr]
+        company_id = self.env.company.id
+        to_flush = self.env["billing.partner.ar"]._source_fields()
+        if query is None:
+            value = SQL(
+                "(SELECT ar.%s FROM billing_partner_ar ar WHERE ar.partner_id = %s AND ar.company_id = %s)",
+                SQL.identifier(column),
+                SQL.identifier(alias, "id"),
+                company_id,
+                to_flush=to_flush,
+            )
+        else:
+            ar_alias = query.make_alias(alias, "billing_ar")
+            query.add_join(
+                "LEFT JOIN",
+                ar_alias,
+                "billing_partner_ar",
+                SQL(
+                    "%s = %s AND %s = %s",
+                    SQL.identifier(ar_alias, "partner_id"),
+                    SQL.identifier(alias, "id"),
+                    SQL.identifier(ar_alias, "company_id"),
+                    company_id,
+                ),
+            )
+            value = SQL("%s", SQL.identifier(ar_alias, column), to_flush=to_flush)
+        return value if empty is None else SQL("COALESCE(%s, %s)", value, empty)
+
+    def _billing_search_ar_figure(self, fname, operator, value):
+        if operator in ("in", "not in"):
+            values = [v for v in value if v is not False and v is not None]
+            with_null = len(values) != len(value)
+
+            def in_sql(model, alias, query):
+                expr = model._field_to_sql(alias, fname, query)
+                condition = SQL("%s IN %s", expr, tuple(values)) if values else SQL("FALSE")
+                if with_null:
+                    condition = SQL("(%s OR %s IS NULL)", condition, expr)
+                return condition if operator == "in" else SQL("NOT COALESCE(%s, FALSE)", condition)
+
+            return Domain.custom(to_sql=in_sql)
+        if operator in ("<", ">", "<=", ">="):
+            return Domain.custom(
+                to_sql=lambda model, alias, query: SQL(
+                    "%s %s %s", model._field_to_sql(alias, fname, query), SQL(operator), value
+                )
+            )
+        raise UserError(self.env._("This filter on customer figures is not supported."))
+
+    def _search_billing_open_balance(self, operator, value):
+        return self._billing_search_ar_figure("billing_open_balance", operator, value)
+
+    def _search_billing_overdue_amount(self, operator, value):
+        return self._billing_search_ar_figure("billing_overdue_amount", operator, value)
+
+    def _search_billing_oldest_overdue_days(self, operator, value):
+        return self._billing_search_ar_figure("billing_oldest_overdue_days", operator, value)
+
+    def _search_billing_open_invoice_count(self, operator, value):
+        return self._billing_search_ar_figure("billing_open_invoice_count", operator, value)
+
+    def _search_billing_avg_days_to_pay(self, operator, value):
+        return self._billing_search_ar_figure("billing_avg_days_to_pay", operator, value)
+
+    def _search_billing_avg_days_late(self, operator, value):
+        return self._billing_search_ar_figure("billing_avg_days_late", operator, value)
+
+    def _search_billing_last_payment_date(self, operator, value):
+        return self._billing_search_ar_figure("billing_last_payment_date", operator, value)
+
+    def _search_billing_next_action_date(self, operator, value):
+        return self._billing_search_ar_figure("billing_next_action_date", operator, value)
+
+    @api.depends_context("company")
+    def _compute_billing_data_issue_ids(self):
+        issues = self.env["billing.data.issue"].search(
+            [("company_id", "=", self.env.company.id), ("partner_id", "in", self._origin.ids)]
+        )
+        for partner in self:
+            partner.billing_data_issue_ids = issues.filtered(lambda i, p=partner: i.partner_id == p._origin)
+
+    @api.depends_context("company")
+    def _compute_billing_data_issue_count(self):
+        counts = dict(
+            self.env["billing.data.issue"]
+            .sudo()
+            ._read_group(
+                [("company_id", "=", self.env.company.id), ("partner_id", "in", self._origin.ids)],
+                ["partner_id"],
+                ["__count"],
+            )
+        )
+        for partner in self:
+            count = counts.get(partner._origin, 0)
+            partner.billing_data_issue_count = count
+            partner.billing_has_data_issue = bool(count)
+
+    def _search_billing_has_data_issue(self, operator, value):
+        if operator not in ("in", "not in"):
+            raise UserError(self.env._("This filter on data issues is not supported."))
+        with_issue = SQL(
+            "SELECT partner_id FROM billing_data_issue WHERE company_id = %s", self.env.company.id
+        )
+        positive = (True in value) == (operator == "in")
+        return Domain("id", "in" if positive else "not in", with_issue)
+
+    @api.depends(
+        "billing_data_issue_count", "billing_credit_approval_state", "billing_onboarding_welcome_sent"
+    )
+    @api.depends_context("company")
+    def _compute_billing_onboarding_checklist(self):
+        for partner in self:
+            partner.billing_onboarding_data_ok = not partner.billing_data_issue_count
+            partner.billing_onboarding_credit_ok = partner.billing_credit_approval_state != "pending"
+            partner.billing_onboarding_complete = (
+                partner.billing_onboarding_data_ok
+                and partner.billing_onboarding_credit_ok
+                and partner.billing_onboarding_welcome_sent
+            )
 
     def _compute_billing_promise_kept_rate(self):
         # a rate only: readable wherever the customer is, within the user's companies
@@ -73,3 +394,143 @@ class ResPartner(models.Model):
             kept = counts.get((commercial, "kept"), 0)
             settled = kept + counts.get((commercial, "broken"), 0)
             partner.billing_promise_kept_rate = 100.0 * kept / settled if settled else 0.0
+
+    def _commercial_fields(self):
+        return [
+            *super()._commercial_fields(),
+            "billing_coordinator_id",
+            "billing_account_state",
+            "billing_account_state_reason",
+            "billing_dunning_policy_id",
+            "billing_invoice_contact_id",
+            "billing_invoice_email",
+            "billing_channel",
+        ]
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        partners = super().create(vals_list)
+        customers = partners._billing_customers()
+        if customers and not self.env.context.get("billing_skip_assignment"):
+            without_coordinator = customers.filtered(lambda p: not p.billing_coordinator_id)
+            self.env["billing.assignment.rule"]._assign_coordinators(without_coordinator)
+        if customers and not self.env.context.get("billing_skip_data_check"):
+            customers._billing_refresh_data_issues()
+        return partners
+
+    def write(self, vals):
+        result = super().write(vals)
+        if vals.get("billing_onboarding_welcome_sent"):
+            self._billing_activate_completed_onboarding()
+        if DATA_CHECKED_FIELDS.intersection(vals) and not self.env.context.get("billing_skip_data_check"):
+            self.commercial_partner_id._billing_customers()._billing_refresh_data_issues()
+        return result
+
+    def action_billing_approve_credit_limit(self):
+        self._billing_check_manager()
+        for partner in self.filtered(lambda p: p.billing_credit_approval_state == "pending"):
+            requested = partner.billing_credit_limit_requested
+            partner.write({
+                "credit_limit": requested,
+                "billing_credit_approval_state": "approved",
+            })  # fmt: skip
+            partner._billing_close_approval_activity(
+                self.env._("Credit limit of %(amount)s approved.", amount=requested)
+            )
+        self._billing_activate_completed_onboarding()
+        return True
+
+    def action_billing_reject_credit_limit(self):
+        self._billing_check_manager()
+        for partner in self.filtered(lambda p: p.billing_credit_approval_state == "pending"):
+            threshold = partner.env.company.billing_credit_limit_threshold
+            partner.write({
+                "credit_limit": threshold,
+                "billing_credit_approval_state": "rejected",
+            })  # fmt: skip
+            partner._billing_close_approval_activity(
+                self.env._(
+                    "Credit limit of %(amount)s rejected; the limit stays at %(threshold)s.",
+                    amount=partner.billing_credit_limit_requested,
+                    threshold=threshold,
+                )
+            )
+        self._billing_activate_completed_onboarding()
+        return True
+
+    def action_billing_refresh_data_issues(self):
+        self._billing_refresh_data_issues()
+        return True
+
+    def _billing_check_manager(self):
+        if not self.env.user.has_group("billing_coordinator.group_billing_manager"):
+            raise UserError(self.env._("Only a Billing Manager approves or rejects credit limits."))
+
+    def _billing_close_approval_activity(self, feedback):
+        self.ensure_one()
+        approval = self.env.ref("billing_coordinator.mail_activity_type_credit_approval")
+        activities = self.activity_ids.filtered(lambda a: a.activity_type_id == approval)
+        if activities:
+            activities.action_feedback(feedback=feedback)
+        else:
+            self.message_post(body=feedback)
+
+    def _billing_request_credit_limit(self, amount):
+        """Apply ``amount`` as credit limit, or park it for a manager's approval
+        when it is above the company's threshold."""
+        company = self.env.company
+        threshold = company.billing_credit_limit_threshold
+        for partner in self:
+            if not threshold or amount <= threshold:
+                partner.credit_limit = amount
+                continue
+            partner.write({
+                "billing_credit_limit_requested": amount,
+                "billing_credit_approval_state": "pending",
+            })  # fmt: skip
+            partner.activity_schedule(
+                "billing_coordinator.mail_activity_type_credit_approval",
+                note=self.env._(
+                    "Requested credit limit %(amount)s is above the threshold of %(threshold)s.",
+                    amount=amount,
+                    threshold=threshold,
+                ),
+                user_id=company._billing_credit_approver().id,
+            )
+
+    def _billing_customers(self):
+        """The commercial customers among these partners."""
+        return self.filtered(lambda p: not p.parent_id and p.customer_rank > 0)
+
+    def _billing_refresh_data_issues(self):
+        """Check these customers again: a customer of one company in that company,
+        a customer shared by all companies in the current one."""
+        issues = self.env["billing.data.issue"].sudo()
+        for company, partners in self.grouped(lambda p: p.company_id or self.env.company).items():
+            issues._refresh_for_partners(partners, company)
+
+    def _billing_invoice_email(self):
+        """The address invoices go to: the profile's, the invoice contact's, or the customer's."""
+        self.ensure_one()
+        return self.billing_invoice_email or self.billing_invoice_contact_id.email or self.email
+
+    def _billing_activate_completed_onboarding(self):
+        """Customers in onboarding whose checklist is complete become active."""
+        onboarding = self.filtered(lambda p: p.billing_account_state == "onboarding")
+        if not onboarding:
+            return
+        onboarding.invalidate_recordset([
+            "billing_data_issue_count",
+            "billing_has_data_issue",
+            "billing_onboarding_data_ok",
+            "billing_onboarding_credit_ok",
+            "billing_onboarding_complete",
+        ])  # fmt: skip
+        completed = onboarding.filtered("billing_onboarding_complete")
+        if completed:
+            completed.write({"billing_account_state": "active", "billing_account_state_reason": False})
+            completed._message_log_batch(
+                bodies=dict.fromkeys(
+                    completed.ids, self.env._("Onboarding checklist complete: the account is active.")
+                )
+            )

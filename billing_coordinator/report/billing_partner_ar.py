@@ -1,0 +1,184 @@
+from odoo import fields, models, tools
+from odoo.tools import SQL
+
+
+class BillingPartnerAr(models.Model):
+    """Receivable figures per customer (commercial partner) and company, as a SQL view.
+
+    Open receivable lines give the balance, the overdue amount and age and the
+    open invoices; receivable lines of invoices paid in the last 12 months give
+    the average days to pay and days late; the next planned action is the
+    earliest activity on the customer or on one of its invoices of the company.
+    """
+
+    _name = "billing.partner.ar"
+    _description = "Customer Receivable Figures"
+    _auto = False
+    _rec_name = "partner_id"
+    _order = "overdue_amount desc"
+
+    company_id = fields.Many2one("res.company", readonly=True)
+    partner_id = fields.Many2one("res.partner", string="Customer", readonly=True)
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    open_balance = fields.Monetary(readonly=True)
+    overdue_amount = fields.Monetary(readonly=True)
+    oldest_overdue_days = fields.Integer(string="Oldest Overdue (Days)", readonly=True)
+    open_invoice_count = fields.Integer(string="Open Invoices", readonly=True)
+    avg_days_to_pay = fields.Float(string="Avg. Days to Pay", readonly=True)
+    avg_days_late = fields.Float(string="Avg. Days Late", readonly=True)
+    last_payment_date = fields.Date(readonly=True)
+    next_action_date = fields.Date(readonly=True)
+    next_activity_id = fields.Many2one("mail.activity", readonly=True)
+
+    # the columns the view reads: flushed before it is queried
+    _SOURCE_FIELDS = {
+        "account.move.line": [
+            "account_id", "amount_residual", "balance", "company_id", "date", "date_maturity",
+            "move_id", "parent_state", "partner_id", "reconciled",
+        ],
+        "account.move": ["invoice_date", "move_type", "origin_payment_id", "statement_line_id", "state"],
+        "account.partial.reconcile": ["debit_move_id", "max_date"],
+        "account.account": ["account_type"],
+        "res.partner": ["commercial_partner_id"],
+        "mail.activity": ["active", "date_deadline", "res_id", "res_model"],
+    }  # fmt: skip
+
+    def _source_fields(self):
+        return [
+            self.env[model]._fields[fname]
+            for model, fnames in self._SOURCE_FIELDS.items()
+            for fname in fnames
+        ]
+
+    def _flush_sources(self):
+        for model, fnames in self._SOURCE_FIELDS.items():
+            self.env[model].flush_model(fnames)
+
+    def _search(self, *args, **kwargs):
+        self._flush_sources()
+        return super()._search(*args, **kwargs)
+
+    def init(self):
+        tools.drop_view_if_exists(self.env.cr, self._table)
+        self.env.cr.execute(
+            SQL("CREATE OR REPLACE VIEW %s AS (%s)", SQL.identifier(self._table), self._query())
+        )
+
+    def _figures_for(self, partner_ids, company):
+        """``{partner_id: {column: value}}`` for these customers in ``company``: the
+        view's query with the customers filtered inside, so only their lines are read."""
+        if not partner_ids:
+            return {}
+        self._flush_sources()
+        query = self._query(
+            SQL(
+                "AND partner.commercial_partner_id IN %s AND line.company_id = %s",
+                tuple(partner_ids),
+                company.id,
+            ),
+            SQL(
+                "AND partner.commercial_partner_id IN %s AND move.company_id = %s",
+                tuple(partner_ids),
+                company.id,
+            ),
+        )
+        self.env.cr.execute(query)
+        return {row["partner_id"]: row for row in self.env.cr.dictfetchall()}
+
+    def _query(self, receivable_filter=None, activity_filter=None):
+        """The view's SELECT; the filters restrict it to some customers of one company."""
+        return SQL(
+            """
+            WITH receivable AS MATERIALIZED (
+                SELECT line.id, line.company_id, partner.commercial_partner_id AS partner_id,
+                       line.move_id, move.move_type, move.invoice_date, move.origin_payment_id,
+                       move.statement_line_id, line.date, line.date_maturity, line.balance,
+                       line.amount_residual, line.reconciled
+                  FROM account_move_line line
+                  JOIN account_account account ON account.id = line.account_id
+                  JOIN account_move move ON move.id = line.move_id
+                  JOIN res_partner partner ON partner.id = line.partner_id
+                 WHERE account.account_type = 'asset_receivable'
+                   AND line.parent_state = 'posted'
+                   %(receivable_filter)s
+            ),
+            open_figures AS (
+                SELECT company_id, partner_id,
+                       SUM(amount_residual) AS open_balance,
+                       SUM(amount_residual) FILTER (
+                           WHERE amount_residual > 0 AND date_maturity < CURRENT_DATE) AS overdue_amount,
+                       MAX(CURRENT_DATE - date_maturity) FILTER (
+                           WHERE amount_residual > 0 AND date_maturity < CURRENT_DATE) AS oldest_overdue_days,
+                       COUNT(DISTINCT move_id) FILTER (
+                           WHERE amount_residual > 0 AND move_type = 'out_invoice') AS open_invoice_count
+                  FROM receivable
+                 WHERE NOT reconciled
+              GROUP BY company_id, partner_id
+            ),
+            paid_invoices AS (
+                SELECT receivable.company_id, receivable.partner_id, receivable.invoice_date,
+                       receivable.date_maturity, MAX(partial.max_date) AS paid_date
+                  FROM receivable
+                  JOIN account_partial_reconcile partial ON partial.debit_move_id = receivable.id
+                 WHERE receivable.move_type = 'out_invoice' AND receivable.reconciled
+              GROUP BY receivable.id, receivable.company_id, receivable.partner_id,
+                       receivable.invoice_date, receivable.date_maturity
+            ),
+            payment_figures AS (
+                SELECT company_id, partner_id,
+                       AVG(paid_date - invoice_date) AS avg_days_to_pay,
+                       AVG(GREATEST(paid_date - date_maturity, 0)) AS avg_days_late
+                  FROM paid_invoices
+                 WHERE paid_date >= CURRENT_DATE - INTERVAL '12 months'
+              GROUP BY company_id, partner_id
+            ),
+            last_payments AS (
+                SELECT company_id, partner_id, MAX(date) AS last_payment_date
+                  FROM receivable
+                 WHERE balance < 0 AND (origin_payment_id IS NOT NULL OR statement_line_id IS NOT NULL)
+              GROUP BY company_id, partner_id
+            ),
+            customers AS (
+                SELECT MIN(id) AS id, company_id, partner_id FROM receivable GROUP BY company_id, partner_id
+            ),
+            activities AS (
+                SELECT move.company_id, partner.commercial_partner_id AS partner_id,
+                       activity.id AS activity_id, activity.date_deadline
+                  FROM mail_activity activity
+                  JOIN account_move move ON activity.res_model = 'account.move' AND move.id = activity.res_id
+                  JOIN res_partner partner ON partner.id = move.partner_id
+                 WHERE activity.active
+                   %(activity_filter)s
+                 UNION ALL
+                SELECT customers.company_id, customers.partner_id, activity.id, activity.date_deadline
+                  FROM mail_activity activity
+                  JOIN customers
+                    ON activity.res_model = 'res.partner' AND customers.partner_id = activity.res_id
+                 WHERE activity.active
+            ),
+            next_actions AS (
+                SELECT DISTINCT ON (company_id, partner_id) company_id, partner_id,
+                       activity_id, date_deadline
+                  FROM activities
+              ORDER BY company_id, partner_id, date_deadline, activity_id
+            )
+            SELECT customers.id,
+                   customers.company_id, customers.partner_id,
+                   COALESCE(open_figures.open_balance, 0) AS open_balance,
+                   COALESCE(open_figures.overdue_amount, 0) AS overdue_amount,
+                   COALESCE(open_figures.oldest_overdue_days, 0) AS oldest_overdue_days,
+                   COALESCE(open_figures.open_invoice_count, 0) AS open_invoice_count,
+                   ROUND(payment_figures.avg_days_to_pay, 1)::float AS avg_days_to_pay,
+                   ROUND(payment_figures.avg_days_late, 1)::float AS avg_days_late,
+                   last_payments.last_payment_date,
+                   next_actions.date_deadline AS next_action_date,
+                   next_actions.activity_id AS next_activity_id
+              FROM customers
+         LEFT JOIN open_figures USING (company_id, partner_id)
+         LEFT JOIN payment_figures USING (company_id, partner_id)
+         LEFT JOIN last_payments USING (company_id, partner_id)
+         LEFT JOIN next_actions USING (company_id, partner_id)
+            """,
+            receivable_filter=receivable_filter or SQL(),
+            activity_filter=activity_filter or SQL(),
+        )

@@ -1,0 +1,145 @@
+from datetime import timedelta
+
+from odoo.exceptions import AccessError
+from odoo.tests import tagged
+
+from .common_accounts import AccountsCommon
+
+LIST_FIELDS = [
+    "billing_open_balance",
+    "billing_overdue_amount",
+    "billing_oldest_overdue_days",
+    "billing_open_invoice_count",
+    "billing_avg_days_to_pay",
+    "billing_avg_days_late",
+    "billing_last_payment_date",
+    "billing_next_action_date",
+    "billing_next_action",
+]
+
+
+@tagged("post_install", "-at_install")
+class TestArFigures(AccountsCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.debtor = cls._good_customer(name="Skyldner ApS", company_id=False)
+        cls.overdue = cls._post_invoice(cls.debtor, 1000.0, due_in_days=-40)
+        cls.recent = cls._post_invoice(cls.debtor, 300.0, due_in_days=-5)
+        cls.not_due = cls._post_invoice(cls.debtor, 500.0, due_in_days=10)
+        # paid 6 days after its due date, 36 days after the invoice date
+        cls.paid = cls._post_invoice(cls.debtor, 200.0, due_in_days=-20)
+        cls._pay(cls.paid, cls.paid.amount_residual, cls.paid.invoice_date_due + timedelta(days=6))
+        # half of the not-due invoice paid today
+        cls._pay(cls.not_due, 250.0, cls.today)
+
+    @classmethod
+    def _pay(cls, invoice, amount, date):
+        cls.env["account.payment.register"].with_context(
+            active_model="account.move", active_ids=invoice.ids
+        ).create({"amount": amount, "payment_date": date})._create_payments()
+
+    def test_figures_of_a_customer(self):
+        debtor = self.debtor.with_user(self.coordinator)
+        self.assertEqual(debtor.billing_open_balance, 1000.0 + 300.0 + 250.0)
+        self.assertEqual(debtor.billing_overdue_amount, 1300.0)
+        self.assertEqual(debtor.billing_oldest_overdue_days, 40)
+        self.assertEqual(debtor.billing_open_invoice_count, 3)
+        self.assertEqual(debtor.billing_avg_days_to_pay, 36.0)
+        self.assertEqual(debtor.billing_avg_days_late, 6.0)
+        self.assertEqual(debtor.billing_last_payment_date, self.today)
+        self.assertEqual(debtor.billing_ar_currency_id, self.company.currency_id)
+        # Odoo's own figures stay available next to ours
+        self.assertGreater(self.debtor.with_company(self.company).credit, 0)
+
+    def test_next_planned_action(self):
+        self.assertFalse(self.debtor.billing_next_action_date)
+        self.overdue.activity_schedule(
+            "mail.mail_activity_data_todo",
+            date_deadline=self.today + timedelta(days=3),
+            summary="Call about the overdue invoice",
+            user_id=self.coordinator.id,
+        )
+        self.debtor.activity_schedule(
+            "mail.mail_activity_data_todo",
+            date_deadline=self.today + timedelta(days=8),
+            summary="Review the credit limit",
+            user_id=self.coordinator.id,
+        )
+        self.debtor.invalidate_recordset()
+        debtor = self.debtor.with_user(self.coordinator)
+        self.assertEqual(debtor.billing_next_action_date, self.today + timedelta(days=3))
+        self.assertEqual(debtor.billing_next_action, "Call about the overdue invoice")
+
+    def test_customer_without_invoices_shows_zero(self):
+        nobody = self._good_customer()
+        self.assertEqual(nobody.billing_open_balance, 0.0)
+        self.assertEqual(nobody.billing_open_invoice_count, 0)
+        self.assertFalse(nobody.billing_last_payment_date)
+
+    def test_sort_and_filter_the_customer_list(self):
+        small = self._good_customer(name="Lille Skyldner ApS")
+        self._post_invoice(small, 50.0, due_in_days=-70)
+        clean = self._good_customer(name="Betaler Altid ApS")
+        ids = (self.debtor + small + clean).ids
+        partners = self.env["res.partner"].with_user(self.coordinator)
+        by_overdue = partners.search([("id", "in", ids)], order="billing_overdue_amount desc, id")
+        self.assertEqual(by_overdue.ids, [self.debtor.id, small.id, clean.id])
+        by_age = partners.search([("id", "in", ids)], order="billing_oldest_overdue_days desc")
+        self.assertEqual(by_age[0], small)
+        overdue = partners.search([("id", "in", ids), ("billing_overdue_amount", ">", 0)])
+        self.assertEqual(overdue, self.debtor + small)
+        # the view behind sorting and filtering says what the form shows
+        exact = partners.search([("id", "in", ids), ("billing_overdue_amount", "=", 1300.0)])
+        self.assertEqual(exact, self.debtor)
+        old = partners.search([("id", "in", ids), ("billing_oldest_overdue_days", ">", 60)])
+        self.assertEqual(old, small)
+        never_paid = partners.search([("id", "in", ids), ("billing_last_payment_date", "=", False)])
+        self.assertEqual(never_paid, small + clean)
+        fields_info = partners.fields_get(["billing_overdue_amount"], ["sortable", "searchable"])
+        self.assertTrue(fields_info["billing_overdue_amount"]["sortable"])
+
+    def test_list_reads_figures_in_constant_queries(self):
+        """The list issues the same number of queries for 3 or 30 customers."""
+
+        def queries_to_read(partners):
+            partners.invalidate_recordset()
+            self.env.flush_all()
+            before = self.env.cr.sql_log_count
+            partners.with_user(self.coordinator).read(LIST_FIELDS)
+            return self.env.cr.sql_log_count - before
+
+        customers = self.env["res.partner"].create([self._good_customer_vals() for _i in range(30)])
+        for customer in customers[:5]:
+            self._post_invoice(customer, 100.0, due_in_days=-3)
+        queries_to_read(customers[:2])  # warm the caches of access rules and views
+        self.assertEqual(queries_to_read(customers[2:5]), queries_to_read(customers[5:]))
+
+    def test_plain_user_reads_no_figures(self):
+        with self.assertRaises(AccessError):
+            self.debtor.with_user(self.plain_user).read(["billing_open_balance"])
+        with self.assertRaises(AccessError):
+            self.env["res.partner"].with_user(self.plain_user).search([], order="billing_overdue_amount desc")
+        with self.assertRaises(AccessError):
+            self.debtor.with_user(self.plain_user).read(["billing_data_issue_count"])
+
+    def test_list_view_shows_the_figures(self):
+        arch = (
+            self.env["res.partner"]
+            .with_user(self.coordinator)
+            .get_view(self.env.ref("billing_coordinator.res_partner_view_list_billing").id)["arch"]
+        )
+        for fname in ("billing_open_balance", "billing_overdue_amount", "billing_avg_days_late"):
+            self.assertIn(f'name="{fname}"', arch)
+
+    def test_figures_never_mix_companies(self):
+        self._post_invoice(self.debtor, 9000.0, due_in_days=-10, company=self.company_b)
+        in_a = self.debtor.with_company(self.company)
+        in_b = self.debtor.with_company(self.company_b)
+        self.assertEqual(in_a.billing_overdue_amount, 1300.0)
+        self.assertEqual(in_b.billing_overdue_amount, 9000.0)
+        rows_b = self.env["billing.partner.ar"].with_user(self.coordinator_b).search([])
+        self.assertEqual(rows_b.company_id, self.company_b)
+        rows_a = self.env["billing.partner.ar"].with_user(self.coordinator).search([])
+        self.assertNotIn(self.company_b, rows_a.company_id)
+        self.assertIn(self.debtor, rows_a.partner_id)

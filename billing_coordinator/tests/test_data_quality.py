@@ -1,0 +1,203 @@
+from unittest.mock import patch
+
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import tagged
+
+from ..tools.data_checks import email_is_valid, vat_is_valid
+from .common_accounts import AccountsCommon
+
+
+@tagged("post_install", "-at_install")
+class TestDataQuality(AccountsCommon):
+    def test_rule_book_vat_and_email(self):
+        self.assertTrue(vat_is_valid("DK12345674"))
+        self.assertTrue(vat_is_valid("DK 12 34 56 74"))
+        self.assertTrue(vat_is_valid("12345674", "DK"), "a bare CVR number of a Danish customer")
+        self.assertFalse(vat_is_valid("DK12345675"), "wrong CVR checksum")
+        self.assertFalse(vat_is_valid("12345675", "DK"))
+        self.assertTrue(vat_is_valid("SE556036079301"))
+        self.assertFalse(vat_is_valid("SE556036079302"))
+        self.assertFalse(vat_is_valid(""))
+        self.assertTrue(vat_is_valid("CHE-123.456.788", "CH"), "outside the EU only presence counts")
+        self.assertTrue(email_is_valid("faktura@kunde.dk"))
+        for bad in ("faktura@@kunde.dk", "faktura kunde.dk", "faktura@kunde", "a@b.dk, c@d.dk"):
+            with self.subTest(email=bad):
+                self.assertFalse(email_is_valid(bad))
+
+    def test_good_customer_has_no_issue(self):
+        customer = self._good_customer()
+        self.assertFalse(self._issues(customer))
+        self.assertFalse(customer.with_user(self.coordinator).billing_has_data_issue)
+
+    def test_vat_missing_or_with_wrong_checksum(self):
+        wrong = self._good_customer(vat="DK12345675")
+        missing = self._good_customer(vat=False)
+        private = self._good_customer(vat=False, is_company=False)
+        issue = self._issues(wrong)
+        self.assertEqual(issue.check_id.code, "vat")
+        self.assertIn("DK12345675", issue.message)
+        self.assertIn("checksum", issue.message)
+        self.assertEqual(self._issue_codes(missing), {"vat"})
+        self.assertIn("Add", self._issues(missing).message)
+        self.assertFalse(self._issues(private), "a private customer needs no VAT number")
+
+    def test_invoice_email(self):
+        malformed = self._good_customer(email="faktura@@kunde.dk")
+        missing = self._good_customer(email=False)
+        self.assertEqual(self._issue_codes(malformed), {"invoice_email"})
+        self.assertIn("faktura@@kunde.dk", self._issues(malformed).message)
+        self.assertEqual(self._issue_codes(missing), {"invoice_email"})
+        # the profile's invoice e-mail is what counts
+        missing.billing_invoice_email = "bogholderi@kunde.dk"
+        self.assertFalse(self._issues(missing))
+        malformed.billing_invoice_email = "bogholderi(at)kunde.dk"
+        self.assertEqual(self._issue_codes(malformed), {"invoice_email"})
+
+    def test_address_payment_terms_language(self):
+        for field, code in (
+            ("street", "address"),
+            ("zip", "address"),
+            ("city", "address"),
+            ("country_id", "address"),
+            ("property_payment_term_id", "payment_terms"),
+            ("lang", "language"),
+        ):
+            with self.subTest(field=field):
+                customer = self._good_customer(**{field: False})
+                self.assertEqual(self._issue_codes(customer), {code})
+
+    def test_duplicate_vat_bank_and_email(self):
+        first = self._good_customer()
+        same_vat = self._good_customer(vat=" ".join(first.vat[i : i + 2] for i in range(0, 10, 2)))
+        same_email = self._good_customer(email=first.email.upper())
+        self.assertEqual(self._issue_codes(same_vat), {"duplicate_vat"})
+        self.assertEqual(self._issues(same_vat).duplicate_partner_ids, first)
+        self.assertIn(first.name, self._issues(same_vat).message)
+        self.assertEqual(self._issue_codes(same_email), {"duplicate_email"})
+        # saving the first customer finds the duplicates from its side too
+        first.write({"street": "Strandvejen 100"})
+        self.assertEqual(self._issue_codes(first), {"duplicate_vat", "duplicate_email"})
+
+        bank_a, bank_b = self._good_customer(), self._good_customer()
+        self.env["res.partner.bank"].create([
+            {"acc_number": "DK50 0040 0440 1162 43", "partner_id": bank_a.id},
+            {"acc_number": "DK5000400440116243", "partner_id": bank_b.id},
+        ])  # fmt: skip
+        bank_b.write({"street": "Strandvejen 200"})
+        self.assertEqual(self._issue_codes(bank_b), {"duplicate_bank"})
+        self.assertEqual(self._issues(bank_b).duplicate_partner_ids, bank_a)
+
+    def test_near_duplicate_name_by_trigram_similarity(self):
+        original = self._good_customer(name="Nordhavn Fiskehandel ApS", city="København Ø")
+        near = self._good_customer(name="Nordhavns Fiskehandel A/S", city="København Ø")
+        elsewhere = self._good_customer(name="Nordhavn Fiskehandel ApS", city="Skagen")
+        other = self._good_customer(name="Vesterbro Blomster ApS", city="København Ø")
+        issue = self._issues(near)
+        self.assertEqual(issue.check_id.code, "duplicate_name")
+        self.assertEqual(issue.duplicate_partner_ids, original)
+        self.assertIn("Nordhavn Fiskehandel ApS", issue.message)
+        self.assertFalse(self._issues(elsewhere), "same name in another city is another customer")
+        self.assertFalse(self._issues(other))
+        # a stricter threshold no longer reports the pair
+        self.company.sudo().billing_duplicate_name_similarity = 0.95
+        near.action_billing_refresh_data_issues()
+        self.assertFalse(self._issues(near))
+
+    def test_saving_a_customer_refreshes_its_issues(self):
+        customer = self._good_customer(vat="DK12345675")
+        self.assertEqual(self._issue_codes(customer), {"vat"})
+        customer.with_user(self.coordinator).write({"vat": "DK12345674"})
+        self.assertFalse(self._issues(customer))
+        # the invoice contact's e-mail is part of the customer
+        contact = self.env["res.partner"].create(
+            {"name": "Bogholder", "parent_id": customer.id, "type": "invoice", "email": "bog@kunde.dk"}
+        )
+        customer.write({"email": False, "billing_invoice_contact_id": contact.id})
+        self.assertFalse(self._issues(customer))
+        contact.write({"email": "bog.kunde.dk"})
+        self.assertEqual(self._issue_codes(customer), {"invoice_email"})
+
+    def test_manager_switches_checks_on_and_off(self):
+        customer = self._good_customer(lang=False)
+        check = self._check("language").with_user(self.manager)
+        check.enabled = False
+        self.assertFalse(self._issues(customer), "switching a check off clears its issues")
+        customer.action_billing_refresh_data_issues()
+        self.assertFalse(self._issues(customer))
+        check.enabled = True
+        check.action_refresh_all()
+        self.assertEqual(self._issue_codes(customer), {"language"})
+        with self.assertRaises(AccessError):
+            self._check("language").with_user(self.coordinator).write({"enabled": False})
+
+    def test_nightly_cron_refreshes_once_a_day(self):
+        quiet = self.env["res.partner"].with_context(billing_skip_data_check=True)
+        customers = quiet.create([self._good_customer_vals(vat=f"DK1234567{n}") for n in (5, 6, 7)])
+        self.assertFalse(self._issues(customers[0]), "created without checking")
+        issues = self.env["billing.data.issue"].sudo()
+        # outside a cron the progress call would commit: here it only reports time left
+        self.startPatcher(patch.object(self.registry["ir.cron"], "_commit_progress", return_value=60.0))
+        issues._cron_refresh_data_issues()
+        self.assertEqual(len(self._issues(customers)), 3)
+        self.assertEqual(self._issue_codes(customers), {"vat"})
+        self.assertEqual(self.company.sudo().billing_data_check_date, self.today)
+        # a second run the same day changes nothing and creates no duplicates
+        customers[0].with_context(billing_skip_data_check=True).vat = "DK12345674"
+        issues._cron_refresh_data_issues()
+        self.assertEqual(len(self._issues(customers)), 3)
+        self.company.sudo().billing_data_check_date = False
+        issues._cron_refresh_data_issues()
+        self.assertEqual(len(self._issues(customers)), 2)
+
+    def test_posting_warns_or_blocks_on_blocking_issue(self):
+        customer = self._good_customer(vat="DK12345675")
+        self.assertTrue(self._check("vat").blocking)
+        invoice = self._post_invoice(customer, 100)
+        self.assertEqual(invoice.state, "posted")
+        notes = " ".join(str(body) for body in invoice.message_ids.mapped("body"))
+        self.assertIn("blocking data issues", notes)
+
+        self.company.sudo().billing_data_issue_policy = "block"
+        draft = self.env["account.move"].create({
+            "move_type": "out_invoice",
+            "partner_id": customer.id,
+            "invoice_line_ids": [(0, 0, {"name": "Service", "quantity": 1, "price_unit": 100.0})],
+        })  # fmt: skip
+        self.assertIn("DK12345675", draft.billing_partner_data_warning)
+        with self.assertRaisesRegex(UserError, "blocking data issues"):
+            draft.with_user(self.coordinator).action_post()
+        self.assertEqual(draft.state, "draft")
+        # a non-blocking issue never stops posting
+        self._check("vat").blocking = False
+        draft.action_post()
+        self.assertEqual(draft.state, "posted")
+
+    def test_checks_and_issues_never_mix_companies(self):
+        customer_a = self._good_customer(vat="DK12345675")
+        customer_b = self._good_customer(company=self.company_b, vat=customer_a.vat, name=customer_a.name)
+        self.assertEqual(self._issue_codes(customer_a), {"vat"}, "company B's twin is no duplicate in A")
+        self.assertEqual(self._issue_codes(customer_b, self.company_b), {"vat"})
+        self._check("vat").enabled = False
+        self.assertTrue(self._check("vat", self.company_b).enabled, "each company switches its own checks")
+        self.assertEqual(self._issue_codes(customer_b, self.company_b), {"vat"})
+        # a customer of company B saved while working in company A is checked in B
+        typed_in_a = self.env["res.partner"].create(
+            self._good_customer_vals(company_id=self.company_b.id, lang=False)
+        )
+        self.assertFalse(self._issues(typed_in_a, self.company))
+        # (payment terms are per company: those typed in A are not B's)
+        self.assertEqual(self._issue_codes(typed_in_a, self.company_b), {"language", "payment_terms"})
+        seen_by_b = self.env["billing.data.issue"].with_user(self.coordinator_b).search([])
+        self.assertEqual(seen_by_b.partner_id, customer_b + typed_in_a)
+        checks_b = self.env["billing.data.check"].with_user(self.coordinator_b).search([])
+        self.assertEqual(checks_b.company_id, self.company_b)
+
+    def test_worklist_filter_with_data_issues(self):
+        good = self._good_customer()
+        bad = self._good_customer(lang=False)
+        partners = self.env["res.partner"].with_user(self.coordinator)
+        found = partners.search([("billing_has_data_issue", "=", True), ("id", "in", (good + bad).ids)])
+        self.assertEqual(found, bad)
+        found = partners.search([("billing_has_data_issue", "=", False), ("id", "in", (good + bad).ids)])
+        self.assertEqual(found, good)
+        self.assertEqual(bad.with_user(self.coordinator).billing_data_issue_count, 1)
