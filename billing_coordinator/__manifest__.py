@@ -11,10 +11,17 @@
     "data": [
         "security/billing_coordinator_groups.xml",
         "security/ir.model.access.csv",
+        "security/billing_discrepancy_security.xml",
+        "data/billing_discrepancy_data.xml",
+        "data/billing_discrepancy_mail_templates.xml",
         "views/res_partner_views.xml",
         "views/account_move_views.xml",
         "views/billing_interest_rate_views.xml",
         "views/res_config_settings_views.xml",
+        "views/billing_discrepancy_views.xml",
+        "views/account_payment_views.xml",
+        "wizards/billing_discrepancy_raise_views.xml",
+        "wizards/billing_discrepancy_resolve_views.xml",
         "views/billing_coordinator_menus.xml",
     ],
     "demo": [

@@ -4,3 +4,9 @@ from . import res_partner
 from . import account_move
 from . import billing_interest_rate
 from . import billing_demo
+from . import billing_discrepancy_stage
+from . import billing_discrepancy_detection
+from . import billing_discrepancy_resolution
+from . import billing_discrepancy
+from . import account_payment
+from . import account_move_line

@@ -37,3 +37,28 @@ class ResPartner(models.Model):
             "billing_account_state",
             "billing_account_state_reason",
         ]
+
+    # payments wing: the customer's discrepancy tickets
+    billing_discrepancy_count = fields.Integer(
+        string="Discrepancy Count",
+        compute="_compute_billing_discrepancy_count",
+        groups="billing_coordinator.group_billing_coordinator",
+    )
+
+    def _compute_billing_discrepancy_count(self):
+        counts = dict(
+            self.env["billing.discrepancy"]._read_group(
+                [("partner_id", "in", self.commercial_partner_id.ids)], ["partner_id"], ["__count"]
+            )
+        )
+        for partner in self:
+            partner.billing_discrepancy_count = counts.get(partner.commercial_partner_id._origin, 0)
+
+    def action_view_billing_discrepancies(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "billing_coordinator.billing_discrepancy_action"
+        )
+        action["domain"] = [("partner_id", "=", self.commercial_partner_id.id)]
+        action["context"] = {"default_partner_id": self.commercial_partner_id.id}
+        return action
