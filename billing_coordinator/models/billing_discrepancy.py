@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
 # the mixins must be defined before the model (other files import this one early)
 from . import billing_discrepancy_detection, billing_discrepancy_resolution  # noqa: F401
@@ -188,9 +189,13 @@ class BillingDiscrepancy(models.Model):
 
     @api.depends("partner_id", "company_id")
     def _compute_coordinator_id(self):
-        for ticket in self:
-            customer = ticket.partner_id.commercial_partner_id.with_company(ticket.company_id)
-            ticket.coordinator_id = customer.billing_coordinator_id
+        # the portfolio is per company: read it once per company for all its tickets
+        for company, tickets in self.grouped("company_id").items():
+            customers = tickets.partner_id.commercial_partner_id.with_company(company)
+            coordinators = {customer.id: customer.billing_coordinator_id for customer in customers}
+            for ticket in tickets:
+                customer = ticket.partner_id.commercial_partner_id
+                ticket.coordinator_id = coordinators.get(customer.id, self.env["res.users"])
 
     @api.depends("discrepancy_type", "opened_on", "company_id")
     def _compute_sla_deadline(self):
@@ -221,15 +226,36 @@ class BillingDiscrepancy(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        sequence = self.env["ir.sequence"]
+        partner_ids = [vals["partner_id"] for vals in vals_list if vals.get("partner_id")]
+        commercial = {p.id: p.commercial_partner_id.id for p in self.env["res.partner"].browse(partner_ids)}
+        unnamed = [vals for vals in vals_list if vals.get("name", "/") == "/"]
+        for vals, name in zip(unnamed, self._next_names(len(unnamed)), strict=True):
+            vals["name"] = name
+        if any("stage_id" not in vals for vals in vals_list):
+            new_stage = self._default_stage_id()  # once for the batch
+            for vals in vals_list:
+                vals.setdefault("stage_id", new_stage.id)
         for vals in vals_list:
             if vals.get("partner_id"):
-                partner = self.env["res.partner"].browse(vals["partner_id"])
-                vals["partner_id"] = partner.commercial_partner_id.id
-            if vals.get("name", "/") == "/":
-                company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
-                vals["name"] = sequence.with_company(company).next_by_code("billing.discrepancy") or "/"
+                vals["partner_id"] = commercial[vals["partner_id"]]
         return super().create(vals_list)
+
+    @api.model
+    def _next_names(self, count):
+        """``count`` ticket references from the sequence in one query."""
+        sequence = self.env["ir.sequence"].sudo().search([("code", "=", "billing.discrepancy")], limit=1)
+        if not count or not sequence:
+            return ["/"] * count
+        if sequence.implementation != "standard" or sequence.use_date_range:
+            return [sequence.next_by_code("billing.discrepancy") for _index in range(count)]
+        self.env.cr.execute(
+            SQL(
+                "SELECT nextval(%s) FROM generate_series(1, %s)",
+                f"ir_sequence_{sequence.id:03d}",
+                count,
+            )
+        )
+        return [sequence.get_next_char(number) for (number,) in self.env.cr.fetchall()]
 
     def write(self, vals):
         stage = self.env["billing.discrepancy.stage"].browse(vals.get("stage_id"))

@@ -321,7 +321,8 @@ class BillingDiscrepancyDetection(models.AbstractModel):
         if not facts:
             return self.browse()
         vals_list = [self._ticket_vals_from_fact(fact) for fact in facts]
-        tickets = self.with_context(mail_create_nosubscribe=True)
+        # the detection is no coordinator: no creation note, no follower, no tracking
+        tickets = self.with_context(mail_create_nolog=True, mail_create_nosubscribe=True, mail_notrack=True)
         try:
             with self.env.cr.savepoint():
                 return tickets.create(vals_list)

@@ -200,3 +200,28 @@ class TestDiscrepancyDetection(DiscrepancyCommon):
         self.assertTrue(
             self._tickets("overpayment"), "detection runs even when the poster cannot read tickets"
         )
+
+    # ------------------------------------------------------------------
+    # speed: set-based
+    # ------------------------------------------------------------------
+    def _queries_to_detect(self, customers):
+        self.company.billing_discrepancy_days = 60  # posting opens nothing yet
+        for index, customer in enumerate(customers):
+            invoice = self._post_invoice(customer, 1000.0 + index, due_in_days=-40)
+            self._pay(invoice, 500.0, days_ago=30)
+            self._receive(customer, 300.0 + index, days_ago=30)
+        self.company.billing_discrepancy_days = 10
+        self.env.flush_all()
+        self.env.invalidate_all()
+        before = self.env.cr.sql_log_count
+        opened = self._detect()
+        self.env.flush_all()
+        self.assertEqual(len(opened), 2 * len(customers))
+        return self.env.cr.sql_log_count - before
+
+    def test_detection_queries_do_not_grow_with_the_data(self):
+        customers = self.env["res.partner"].create([{"name": f"Kunde {index}"} for index in range(12)])
+        self._queries_to_detect(customers[:1])  # warm the caches
+        few = self._queries_to_detect(customers[1:3])
+        many = self._queries_to_detect(customers[3:])
+        self.assertEqual(many, few, "the scan issues the same queries for 4 and for 18 new tickets")
