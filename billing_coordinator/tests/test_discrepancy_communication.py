@@ -19,7 +19,7 @@ class TestDiscrepancyCommunication(DiscrepancyCommon):
 
     def _send(self, ticket, action_name):
         action = getattr(ticket.with_user(self.coordinator), action_name)()
-        composer = self.env[action["res_model"]].with_user(self.coordinator).with_context(action["context"])
+        composer = self.env[action["res_model"]].with_user(self.coordinator).with_context(**action["context"])
         Form(composer).save().action_send_mail()
         return ticket.message_ids[0]
 

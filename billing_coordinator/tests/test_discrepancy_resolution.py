@@ -15,7 +15,9 @@ class TestDiscrepancyResolution(DiscrepancyCommon):
         """Open a ticket with the invoice's Dispute button, as the coordinator."""
         action = invoice.with_user(user or self.coordinator).action_billing_dispute()
         wizard = (
-            self.env[action["res_model"]].with_user(user or self.coordinator).with_context(action["context"])
+            self.env[action["res_model"]]
+            .with_user(user or self.coordinator)
+            .with_context(**action["context"])
         )
         with Form(wizard) as form:
             form.discrepancy_type = discrepancy_type
@@ -31,7 +33,9 @@ class TestDiscrepancyResolution(DiscrepancyCommon):
         """Resolve through the wizard the Resolve button opens."""
         action = ticket.with_user(user or self.coordinator).action_open_resolve()
         wizard = (
-            self.env[action["res_model"]].with_user(user or self.coordinator).with_context(action["context"])
+            self.env[action["res_model"]]
+            .with_user(user or self.coordinator)
+            .with_context(**action["context"])
         )
         with Form(wizard) as form:
             form.resolution = resolution
