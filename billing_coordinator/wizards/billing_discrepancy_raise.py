@@ -12,16 +12,16 @@ class BillingDiscrepancyRaise(models.TransientModel):
 
     invoice_id = fields.Many2one("account.move", readonly=True)
     payment_id = fields.Many2one("account.payment", readonly=True)
-    company_id = fields.Many2one("res.company", compute="_compute_document", store=True)
-    partner_id = fields.Many2one("res.partner", string="Customer", compute="_compute_document", store=True)
-    currency_id = fields.Many2one("res.currency", compute="_compute_document", store=True)
+    company_id = fields.Many2one("res.company", compute="_compute_document")
+    partner_id = fields.Many2one("res.partner", string="Customer", compute="_compute_document")
+    currency_id = fields.Many2one("res.currency", compute="_compute_document")
     discrepancy_type = fields.Selection(DISCREPANCY_TYPES, string="Type", required=True, default="other")
     invoice_line_ids = fields.Many2many(
         "account.move.line",
         string="Disputed Lines",
         domain="[('move_id', '=', invoice_id), ('display_type', '=', 'product')]",
     )
-    document_amount = fields.Monetary(compute="_compute_document", store=True, readonly=False)
+    document_amount = fields.Monetary(compute="_compute_document_amount", store=True, readonly=False)
     amount = fields.Monetary(
         string="Disputed Amount",
         compute="_compute_amount",
@@ -38,6 +38,10 @@ class BillingDiscrepancyRaise(models.TransientModel):
             wizard.company_id = document.company_id
             wizard.partner_id = document.partner_id.commercial_partner_id
             wizard.currency_id = document.currency_id
+
+    @api.depends("invoice_id", "payment_id")
+    def _compute_document_amount(self):
+        for wizard in self:
             wizard.document_amount = wizard.invoice_id.amount_total or wizard.payment_id.amount
 
     @api.depends("invoice_line_ids")
