@@ -58,3 +58,21 @@ class TestDiscrepancyTickets(DiscrepancyCommon):
         self.assertFalse(invoice.billing_is_disputed, "a cancelled dispute no longer blocks dunning")
         ticket.action_reopen()
         self.assertTrue(invoice.billing_is_disputed)
+
+    def test_coordinator_works_tickets_from_menu_and_invoice(self):
+        menu = self.env.ref("billing_coordinator.billing_discrepancy_menu")
+        self.assertIn(menu.id, self.env["ir.ui.menu"].with_user(self.coordinator)._visible_menu_ids())
+        self.assertNotIn(menu.id, self.env["ir.ui.menu"].with_user(self.plain_user)._visible_menu_ids())
+        views = (
+            self.env["billing.discrepancy"]
+            .with_user(self.coordinator)
+            .get_views([(False, kind) for kind in ("kanban", "list", "form", "pivot", "graph", "search")])
+        )
+        self.assertIn('name="action_open_resolve"', views["views"]["form"]["arch"])
+        invoice_form = self.env["account.move"].with_user(self.coordinator).get_views([(False, "form")])
+        self.assertIn('name="action_billing_dispute"', invoice_form["views"]["form"]["arch"])
+        accountant = self._billing_user(
+            "bc_invoicing_only", "base.group_user,account.group_account_invoice", self.company
+        )
+        invoice_form = self.env["account.move"].with_user(accountant).get_views([(False, "form")])
+        self.assertNotIn('name="action_billing_dispute"', invoice_form["views"]["form"]["arch"])
