@@ -14,3 +14,9 @@ from . import billing_collection_case
 from . import billing_data_check
 from . import billing_data_issue
 from . import billing_assignment_rule
+from . import billing_discrepancy_stage
+from . import billing_discrepancy_detection
+from . import billing_discrepancy_resolution
+from . import billing_discrepancy
+from . import account_payment
+from . import account_move_line

@@ -66,7 +66,22 @@ class BillingDemo(models.AbstractModel):
             currency = env.ref(f"base.{currency_code}")
             invoices_by_customer[customer_ref] = self._demo_invoices(env, customer, currency, rows, tax)
         disputed_customer, disputed_index = DEMO_DISPUTED
-        invoices_by_customer[disputed_customer][disputed_index].billing_is_disputed = True
+        self._demo_pricing_dispute(env, invoices_by_customer[disputed_customer][disputed_index])
+        env["billing.discrepancy"]._run_detection(company)
+
+    def _demo_pricing_dispute(self, env, invoice):
+        """The customer disputes the price of one invoice: a real ticket marks it disputed."""
+        env["billing.discrepancy"].create({
+            "discrepancy_type": "pricing_dispute",
+            "company_id": invoice.company_id.id,
+            "partner_id": invoice.partner_id.id,
+            "currency_id": invoice.currency_id.id,
+            "expected_amount": invoice.amount_total,
+            "received_amount": invoice.amount_total * 0.8,
+            "invoice_ids": [Command.set(invoice.ids)],
+            "reason": "Kunden mener, at timeprisen er 20 % over den aftalte. / "
+            "The customer says the hourly rate is 20 % above the agreed one.",
+        })  # fmt: skip
 
     def _demo_currency_rates(self, env, company):
         today = fields.Date.context_today(self)

@@ -111,6 +111,58 @@ class ResCompany(models.Model):
 
     billing_data_check_cursor = fields.Integer(string="Data Checks Cursor", readonly=True, copy=False)
 
+    # payments wing: discrepancy detection and resolution
+    billing_discrepancy_tolerance_amount = fields.Monetary(
+        string="Discrepancy Tolerance",
+        currency_field="currency_id",
+        default=50.0,
+        help="Differences up to this amount (company currency) are within tolerance: "
+        "they open no ticket and a coordinator may write them off.",
+    )
+
+    billing_discrepancy_tolerance_percent = fields.Float(
+        string="Discrepancy Tolerance (%)",
+        default=5.0,
+        help="Differences up to this percentage of the invoice or payment are within tolerance. "
+        "When both limits are set, the lower one applies; 0 means no percentage limit.",
+    )
+
+    billing_discrepancy_days = fields.Integer(
+        string="Days Before a Discrepancy",
+        default=10,
+        help="A partly paid invoice or an unapplied payment becomes a ticket after this many days.",
+    )
+
+    billing_duplicate_window_days = fields.Integer(
+        string="Duplicate Payment Window (Days)",
+        default=7,
+        help="Two payments of the same customer and amount within this many days count as a duplicate.",
+    )
+
+    billing_writeoff_account_id = fields.Many2one(
+        "account.account",
+        string="Write-off Account",
+        check_company=True,
+        help="Account that takes the small differences a coordinator writes off.",
+    )
+
+    billing_sla_payment_days = fields.Integer(
+        string="SLA for Payment Tickets (Days)",
+        default=5,
+        help="Days to resolve a short, over-, duplicate or unapplied payment.",
+    )
+
+    billing_sla_dispute_days = fields.Integer(
+        string="SLA for Disputes (Days)",
+        default=10,
+        help="Days to resolve a pricing dispute, an over-charge or an under-charge.",
+    )
+
+    billing_sla_other_days = fields.Integer(
+        string="SLA for Other Tickets (Days)",
+        default=15,
+    )
+
     @api.depends("country_id")
     def _compute_billing_legal_profile(self):
         for company in self:
@@ -172,3 +224,12 @@ class ResCompany(models.Model):
         companies = super().create(vals_list)
         self.env["billing.data.check"]._ensure_checks(companies)
         return companies
+
+    def _billing_tolerance_limit(self, base_amount):
+        """The largest difference (company currency) within tolerance for a
+        document of ``base_amount``: the lower of the amount and the percentage."""
+        self.ensure_one()
+        limit = self.billing_discrepancy_tolerance_amount
+        if self.billing_discrepancy_tolerance_percent > 0:
+            limit = min(limit, abs(base_amount) * self.billing_discrepancy_tolerance_percent / 100)
+        return limit

@@ -56,3 +56,35 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.billing_duplicate_name_similarity",
         readonly=False,
     )
+    billing_discrepancy_tolerance_amount = fields.Monetary(
+        related="company_id.billing_discrepancy_tolerance_amount",
+        readonly=False,
+    )
+    billing_discrepancy_tolerance_percent = fields.Float(
+        related="company_id.billing_discrepancy_tolerance_percent",
+        readonly=False,
+    )
+    billing_discrepancy_days = fields.Integer(
+        related="company_id.billing_discrepancy_days",
+        readonly=False,
+    )
+    billing_duplicate_window_days = fields.Integer(
+        related="company_id.billing_duplicate_window_days",
+        readonly=False,
+    )
+    billing_writeoff_account_id = fields.Many2one(
+        related="company_id.billing_writeoff_account_id",
+        readonly=False,
+    )
+    billing_sla_payment_days = fields.Integer(
+        related="company_id.billing_sla_payment_days",
+        readonly=False,
+    )
+    billing_sla_dispute_days = fields.Integer(
+        related="company_id.billing_sla_dispute_days",
+        readonly=False,
+    )
+    billing_sla_other_days = fields.Integer(
+        related="company_id.billing_sla_other_days",
+        readonly=False,
+    )

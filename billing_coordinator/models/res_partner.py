@@ -56,6 +56,7 @@ class ResPartner(models.Model):
         tracking=True,
         help="The coordinator who keeps this customer's billing straight in the current company.",
     )
+
     billing_account_state = fields.Selection(
         ACCOUNT_STATES,
         string="Account State",
@@ -63,6 +64,7 @@ class ResPartner(models.Model):
         default="active",
         tracking=True,
     )
+
     billing_account_state_reason = fields.Char(
         string="Account State Reason",
         company_dependent=True,
@@ -76,18 +78,22 @@ class ResPartner(models.Model):
         tracking=True,
         help="The person at the customer who receives invoices and reminders.",
     )
+
     billing_invoice_email = fields.Char(
         string="Invoice E-mail",
         tracking=True,
         help="Where invoices and reminders are sent; the invoice contact's e-mail when empty.",
     )
+
     billing_channel = fields.Selection(
         [("email", "E-mail"), ("letter", "Letter")],
         string="Preferred Channel",
         default="email",
         tracking=True,
     )
+
     billing_notes = fields.Text()
+
     billing_dunning_policy_id = fields.Many2one(
         "billing.dunning.policy",
         string="Dunning Policy",
@@ -95,6 +101,7 @@ class ResPartner(models.Model):
         tracking=True,
         help="How this customer is reminded in the current company; empty: the company's default policy.",
     )
+
     billing_promise_kept_rate = fields.Float(
         string="Promises Kept (%)",
         compute="_compute_billing_promise_kept_rate",
@@ -108,6 +115,7 @@ class ResPartner(models.Model):
         readonly=True,
         help="A credit limit above the company's threshold waits here for a Billing Manager's approval.",
     )
+
     billing_credit_approval_state = fields.Selection(
         [("pending", "Waiting for Approval"), ("approved", "Approved"), ("rejected", "Rejected")],
         string="Credit Limit Approval",
@@ -123,11 +131,13 @@ class ResPartner(models.Model):
         compute="_compute_billing_data_issue_ids",
         groups="billing_coordinator.group_billing_coordinator",
     )
+
     billing_data_issue_count = fields.Integer(
         string="Data Issue Count",
         compute="_compute_billing_data_issue_count",
         groups="billing_coordinator.group_billing_coordinator",
     )
+
     billing_has_data_issue = fields.Boolean(
         string="Has Data Issues",
         compute="_compute_billing_data_issue_count",
@@ -142,16 +152,19 @@ class ResPartner(models.Model):
         tracking=True,
         help="The coordinator has sent the welcome letter with payment terms and invoicing details.",
     )
+
     billing_onboarding_data_ok = fields.Boolean(
         string="Customer Data Complete",
         compute="_compute_billing_onboarding_checklist",
         help="Every switched-on data-quality check passes for this customer.",
     )
+
     billing_onboarding_credit_ok = fields.Boolean(
         string="Credit Limit Decided",
         compute="_compute_billing_onboarding_checklist",
         help="No credit limit waits for a Billing Manager's approval.",
     )
+
     billing_onboarding_complete = fields.Boolean(
         string="Onboarding Checklist Complete",
         compute="_compute_billing_onboarding_checklist",
@@ -164,6 +177,7 @@ class ResPartner(models.Model):
         compute="_compute_billing_ar_figures",
         groups=ACCOUNTING_GROUPS,
     )
+
     billing_open_balance = fields.Monetary(
         string="Open Balance",
         currency_field="billing_ar_currency_id",
@@ -171,6 +185,7 @@ class ResPartner(models.Model):
         groups=ACCOUNTING_GROUPS,
         search="_search_billing_open_balance",
     )
+
     billing_overdue_amount = fields.Monetary(
         string="Overdue Amount",
         currency_field="billing_ar_currency_id",
@@ -178,18 +193,21 @@ class ResPartner(models.Model):
         groups=ACCOUNTING_GROUPS,
         search="_search_billing_overdue_amount",
     )
+
     billing_oldest_overdue_days = fields.Integer(
         string="Oldest Overdue (Days)",
         compute="_compute_billing_ar_figures",
         groups=ACCOUNTING_GROUPS,
         search="_search_billing_oldest_overdue_days",
     )
+
     billing_open_invoice_count = fields.Integer(
         string="Open Invoices",
         compute="_compute_billing_ar_figures",
         groups=ACCOUNTING_GROUPS,
         search="_search_billing_open_invoice_count",
     )
+
     billing_avg_days_to_pay = fields.Float(
         string="Avg. Days to Pay",
         digits=(16, 1),
@@ -198,6 +216,7 @@ class ResPartner(models.Model):
         search="_search_billing_avg_days_to_pay",
         help="Average days from invoice date to payment of the invoices paid in the last 12 months.",
     )
+
     billing_avg_days_late = fields.Float(
         string="Avg. Days Late",
         digits=(16, 1),
@@ -206,23 +225,33 @@ class ResPartner(models.Model):
         search="_search_billing_avg_days_late",
         help="Average days paid after the due date, for the invoices paid in the last 12 months.",
     )
+
     billing_last_payment_date = fields.Date(
         string="Last Payment",
         compute="_compute_billing_ar_figures",
         groups=ACCOUNTING_GROUPS,
         search="_search_billing_last_payment_date",
     )
+
     billing_next_action_date = fields.Date(
         string="Next Action Date",
         compute="_compute_billing_ar_figures",
         groups=ACCOUNTING_GROUPS,
         search="_search_billing_next_action_date",
     )
+
     billing_next_action = fields.Char(
         string="Next Action",
         compute="_compute_billing_ar_figures",
         groups=ACCOUNTING_GROUPS,
         help="The earliest planned activity on the customer or on its invoices.",
+    )
+
+    # payments wing: the customer's discrepancy tickets
+    billing_discrepancy_count = fields.Integer(
+        string="Discrepancy Count",
+        compute="_compute_billing_discrepancy_count",
+        groups="billing_coordinator.group_billing_coordinator",
     )
 
     @api.depends_context("company")
@@ -534,3 +563,21 @@ class ResPartner(models.Model):
                     completed.ids, self.env._("Onboarding checklist complete: the account is active.")
                 )
             )
+
+    def _compute_billing_discrepancy_count(self):
+        counts = dict(
+            self.env["billing.discrepancy"]._read_group(
+                [("partner_id", "in", self.commercial_partner_id.ids)], ["partner_id"], ["__count"]
+            )
+        )
+        for partner in self:
+            partner.billing_discrepancy_count = counts.get(partner.commercial_partner_id._origin, 0)
+
+    def action_view_billing_discrepancies(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "billing_coordinator.billing_discrepancy_action"
+        )
+        action["domain"] = [("partner_id", "=", self.commercial_partner_id.id)]
+        action["context"] = {"default_partner_id": self.commercial_partner_id.id}
+        return action

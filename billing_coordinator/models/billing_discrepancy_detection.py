@@ -1,0 +1,407 @@
+import logging
+
+from psycopg2 import IntegrityError
+
+from odoo import api, fields, models
+from odoo.tools import SQL
+
+_logger = logging.getLogger(__name__)
+
+
+def _tolerance_sql(base):
+    """SQL for the tolerance of a document of ``base`` (company currency): the
+    lower of the company's amount and percentage; ``company`` must be joined."""
+    return SQL(
+        """LEAST(
+            COALESCE(company.billing_discrepancy_tolerance_amount, 0),
+            CASE WHEN COALESCE(company.billing_discrepancy_tolerance_percent, 0) > 0
+                 THEN ABS(%s) * company.billing_discrepancy_tolerance_percent / 100
+                 ELSE COALESCE(company.billing_discrepancy_tolerance_amount, 0) END)""",
+        base,
+    )
+
+
+class BillingDiscrepancyDetection(models.AbstractModel):
+    """Automatic detection of discrepancy tickets (mixed into ``billing.discrepancy``):
+    set-based scans that open, refresh and close tickets."""
+
+    _name = "billing.discrepancy.detection"
+    _description = "Discrepancy Detection"
+
+    @api.model
+    def _run_detection(self, companies=None):
+        """Full scan of all (or the given) companies: open a ticket for every new
+        fact, refresh the open ones and close those whose facts disappeared.
+        Returns the tickets opened."""
+        companies = companies or self.env["res.company"].sudo().search([("active", "=", True)])
+        return self.sudo()._detect_and_sync(companies, partners=None)
+
+    @api.model
+    def _run_detection_for_partners(self, partners, companies):
+        """Narrow scan for the customers a payment or reconciliation touched."""
+        customers = partners.commercial_partner_id
+        if not customers or not companies or self.env.context.get("billing_defer_detection"):
+            return self.browse()
+        return self.sudo()._detect_and_sync(companies, partners=customers)
+
+    @api.model
+    def _cron_run_detection(self):
+        """Nightly scan, one company per batch; a second worker skips the
+        companies the first one is scanning."""
+        cron = self.env["ir.cron"]
+        company_ids = self.env["res.company"].sudo().search([("active", "=", True)]).ids
+        for index, company_id in enumerate(company_ids):
+            self.env.cr.execute(
+                SQL("SELECT id FROM res_company WHERE id = %s FOR NO KEY UPDATE SKIP LOCKED", company_id)
+            )
+            if self.env.cr.fetchone():
+                self._run_detection(self.env["res.company"].browse(company_id))
+            if not cron._commit_progress(1, remaining=len(company_ids) - index - 1):
+                break
+
+    def _detect_and_sync(self, companies, partners):
+        self.env.flush_all()  # the rules read invoices, payments and lines in SQL
+        facts = {}
+        for detector in (
+            self._detect_short_payments,
+            self._detect_duplicate_payments,
+            self._detect_overpayments,
+            self._detect_unapplied_payments,
+        ):
+            for fact in detector(companies, partners):
+                facts.setdefault((fact["company_id"], fact["detection_key"]), fact)
+        return self._sync_detected_tickets(facts, companies, partners)
+
+    # ------------------------------------------------------------------
+    # the four rules: one query each for the whole set
+    # ------------------------------------------------------------------
+    def _partner_filter(self, column, partners):
+        return SQL("AND %s = ANY(%s)", column, partners.ids) if partners else SQL()
+
+    def _detect_short_payments(self, companies, partners):
+        """Invoices partly paid, last paid more than N days ago, with a residual
+        above tolerance."""
+        today = fields.Date.context_today(self)
+        self.env.cr.execute(
+            SQL(
+                """
+            WITH payments AS (
+                SELECT debit.move_id,
+                       MAX(part.max_date) AS paid_on,
+                       ARRAY_AGG(DISTINCT credit.payment_id)
+                           FILTER (WHERE credit.payment_id IS NOT NULL) AS payment_ids
+                  FROM account_partial_reconcile part
+                  JOIN account_move_line debit ON debit.id = part.debit_move_id
+                  JOIN account_move_line credit ON credit.id = part.credit_move_id
+                 WHERE part.company_id = ANY(%(companies)s)
+                 GROUP BY debit.move_id
+            )
+            SELECT move.id, move.company_id, move.commercial_partner_id, move.currency_id,
+                   move.amount_total, move.amount_residual, payments.payment_ids
+              FROM account_move move
+              JOIN res_company company ON company.id = move.company_id
+              JOIN payments ON payments.move_id = move.id
+             WHERE move.move_type = 'out_invoice'
+               AND move.state = 'posted'
+               AND move.payment_state = 'partial'
+               AND move.company_id = ANY(%(companies)s)
+               %(partner_filter)s
+               AND payments.paid_on <= %(today)s::date - COALESCE(company.billing_discrepancy_days, 0)
+               AND move.amount_residual_signed > %(tolerance)s
+            """,
+                companies=companies.ids,
+                partner_filter=self._partner_filter(SQL("move.commercial_partner_id"), partners),
+                today=today,
+                tolerance=_tolerance_sql(SQL("move.amount_total_signed")),
+            )
+        )
+        return [
+            {
+                "detection_key": f"short_payment:{move_id}",
+                "discrepancy_type": "short_payment",
+                "company_id": company_id,
+                "partner_id": partner_id,
+                "currency_id": currency_id,
+                "expected_amount": total,
+                "received_amount": total - residual,
+                "invoice_ids": [move_id],
+                "payment_ids": payment_ids or [],
+            }
+            for move_id, company_id, partner_id, currency_id, total, residual, payment_ids in (
+                self.env.cr.fetchall()
+            )
+        ]
+
+    def _customer_payments_sql(self, companies, partners):
+        """Posted inbound customer payments with their receivable line."""
+        return SQL(
+            """
+            SELECT payment.id, payment.company_id, partner.commercial_partner_id AS customer_id,
+                   payment.currency_id, payment.amount, payment.date,
+                   NULLIF(TRIM(payment.memo), '') AS memo,
+                   line.id AS line_id, line.balance, line.amount_residual,
+                   line.amount_residual_currency, line.reconciled,
+                   EXISTS(SELECT 1 FROM account_partial_reconcile part
+                           WHERE part.credit_move_id = line.id) AS applied
+              FROM account_payment payment
+              JOIN res_partner partner ON partner.id = payment.partner_id
+              JOIN account_move_line line ON line.move_id = payment.move_id
+              JOIN account_account account ON account.id = line.account_id
+             WHERE payment.payment_type = 'inbound'
+               AND payment.partner_type = 'customer'
+               AND payment.state IN ('in_process', 'paid')
+               AND payment.company_id = ANY(%s)
+               %s
+               AND line.parent_state = 'posted'
+               AND line.balance < 0
+               AND account.account_type = 'asset_receivable'
+            """,
+            companies.ids,
+            self._partner_filter(SQL("partner.commercial_partner_id"), partners),
+        )
+
+    def _detect_duplicate_payments(self, companies, partners):
+        """A payment not applied in full that repeats an earlier one: same
+        customer, currency and amount, and the same memo or within the window,
+        while the customer has no open invoice of that amount it could pay."""
+        self.env.cr.execute(
+            SQL(
+                """
+            WITH pay AS (%(payments)s)
+            SELECT DISTINCT ON (later.id)
+                   later.id, earlier.id, later.company_id, later.customer_id,
+                   later.currency_id, later.amount
+              FROM pay later
+              JOIN res_company company ON company.id = later.company_id
+              JOIN pay earlier
+                ON earlier.company_id = later.company_id
+               AND earlier.customer_id = later.customer_id
+               AND earlier.currency_id = later.currency_id
+               AND earlier.amount = later.amount
+               AND (earlier.date, earlier.id) < (later.date, later.id)
+               AND (earlier.memo = later.memo
+                    OR later.date - earlier.date <= COALESCE(company.billing_duplicate_window_days, 0))
+             WHERE NOT later.reconciled
+               AND NOT EXISTS (
+                    SELECT 1 FROM account_move invoice
+                     WHERE invoice.commercial_partner_id = later.customer_id
+                       AND invoice.company_id = later.company_id
+                       AND invoice.currency_id = later.currency_id
+                       AND invoice.move_type = 'out_invoice'
+                       AND invoice.state = 'posted'
+                       AND invoice.payment_state IN ('not_paid', 'partial')
+                       AND invoice.amount_residual = later.amount)
+             ORDER BY later.id, earlier.date DESC, earlier.id DESC
+            """,
+                payments=self._customer_payments_sql(companies, partners),
+            )
+        )
+        return [
+            {
+                "detection_key": f"duplicate_payment:{payment_id}",
+                "discrepancy_type": "duplicate_payment",
+                "company_id": company_id,
+                "partner_id": partner_id,
+                "currency_id": currency_id,
+                "expected_amount": amount,
+                "received_amount": 2 * amount,
+                "invoice_ids": [],
+                "payment_ids": [earlier_id, payment_id],
+            }
+            for payment_id, earlier_id, company_id, partner_id, currency_id, amount in self.env.cr.fetchall()
+        ]
+
+    def _detect_overpayments(self, companies, partners):
+        """Payments applied to invoices that still leave unapplied credit above
+        tolerance."""
+        self.env.cr.execute(
+            SQL(
+                """
+            WITH pay AS (%(payments)s)
+            SELECT pay.id, pay.company_id, pay.customer_id, pay.currency_id, pay.amount,
+                   CASE WHEN pay.currency_id = company.currency_id THEN -pay.amount_residual
+                        ELSE -pay.amount_residual_currency END AS unapplied,
+                   ARRAY(SELECT DISTINCT debit.move_id
+                           FROM account_partial_reconcile part
+                           JOIN account_move_line debit ON debit.id = part.debit_move_id
+                          WHERE part.credit_move_id = pay.line_id) AS invoice_ids
+              FROM pay
+              JOIN res_company company ON company.id = pay.company_id
+             WHERE pay.applied
+               AND NOT pay.reconciled
+               AND -pay.amount_residual > %(tolerance)s
+            """,
+                payments=self._customer_payments_sql(companies, partners),
+                tolerance=_tolerance_sql(SQL("pay.balance")),
+            )
+        )
+        return [
+            {
+                "detection_key": f"overpayment:{payment_id}",
+                "discrepancy_type": "overpayment",
+                "company_id": company_id,
+                "partner_id": partner_id,
+                "currency_id": currency_id,
+                "expected_amount": amount - unapplied,
+                "received_amount": amount,
+                "invoice_ids": invoice_ids,
+                "payment_ids": [payment_id],
+            }
+            for payment_id, company_id, partner_id, currency_id, amount, unapplied, invoice_ids in (
+                self.env.cr.fetchall()
+            )
+        ]
+
+    def _detect_unapplied_payments(self, companies, partners):
+        """Payments not reconciled with anything more than N days after their date."""
+        self.env.cr.execute(
+            SQL(
+                """
+            WITH pay AS (%(payments)s)
+            SELECT pay.id, pay.company_id, pay.customer_id, pay.currency_id, pay.amount
+              FROM pay
+              JOIN res_company company ON company.id = pay.company_id
+             WHERE NOT pay.applied
+               AND NOT pay.reconciled
+               AND pay.date <= %(today)s::date - COALESCE(company.billing_discrepancy_days, 0)
+            """,
+                payments=self._customer_payments_sql(companies, partners),
+                today=fields.Date.context_today(self),
+            )
+        )
+        return [
+            {
+                "detection_key": f"unapplied_payment:{payment_id}",
+                "discrepancy_type": "unapplied_payment",
+                "company_id": company_id,
+                "partner_id": partner_id,
+                "currency_id": currency_id,
+                "expected_amount": 0.0,
+                "received_amount": amount,
+                "invoice_ids": [],
+                "payment_ids": [payment_id],
+            }
+            for payment_id, company_id, partner_id, currency_id, amount in self.env.cr.fetchall()
+        ]
+
+    # ------------------------------------------------------------------
+    # tickets from facts
+    # ------------------------------------------------------------------
+    def _sync_detected_tickets(self, facts, companies, partners):
+        # a payment flagged as a duplicate is not also reported as unapplied
+        duplicated = {key[1].split(":")[1] for key in facts if key[1].startswith("duplicate_payment:")}
+        facts = {
+            key: fact
+            for key, fact in facts.items()
+            if not (key[1].startswith("unapplied_payment:") and key[1].split(":")[1] in duplicated)
+        }
+        domain = [("company_id", "in", companies.ids), ("detection_key", "!=", False)]
+        if partners:
+            domain.append(("partner_id", "in", partners.ids))
+        existing = self.search(domain)
+        by_key = {(ticket.company_id.id, ticket.detection_key): ticket for ticket in existing}
+        created = self._create_detected([fact for key, fact in facts.items() if key not in by_key])
+        resolving = self.env.context.get("billing_resolving_ticket_id")
+        open_tickets = existing.filtered(
+            lambda t: (not t.is_closed or t.resolution == "facts_gone") and t.id != resolving
+        )
+        vanished = self.browse()
+        for ticket in open_tickets._lock_for_update():
+            fact = facts.get((ticket.company_id.id, ticket.detection_key))
+            if not fact:
+                vanished |= ticket.filtered(lambda t: not t.is_closed)
+            elif ticket.is_closed:
+                ticket._reopen_facts_back(fact)
+            else:
+                ticket._refresh_from_fact(fact)
+        vanished._close_facts_gone()
+        return created
+
+    def _create_detected(self, facts):
+        if not facts:
+            return self.browse()
+        vals_list = [self._ticket_vals_from_fact(fact) for fact in facts]
+        # the detection is no coordinator: no creation note, no follower, no tracking
+        tickets = self.with_context(mail_create_nolog=True, mail_create_nosubscribe=True, mail_notrack=True)
+        try:
+            with self.env.cr.savepoint():
+                return tickets.create(vals_list)
+        except IntegrityError:
+            # another worker opened some of them meanwhile: keep the others
+            _logger.info("Discrepancy detection: a concurrent scan opened some tickets first")
+        created = self.browse()
+        for vals in vals_list:
+            try:
+                with self.env.cr.savepoint():
+                    created |= tickets.create(vals)
+            except IntegrityError:
+                continue
+        return created
+
+    def _ticket_vals_from_fact(self, fact):
+        vals = {
+            key: fact[key]
+            for key in (
+                "detection_key",
+                "discrepancy_type",
+                "company_id",
+                "partner_id",
+                "currency_id",
+                "expected_amount",
+                "received_amount",
+            )
+        }
+        vals["invoice_ids"] = [fields.Command.set(fact["invoice_ids"])]
+        vals["payment_ids"] = [fields.Command.set(fact["payment_ids"])]
+        return vals
+
+    def _lock_for_update(self):
+        """The tickets of ``self`` no other transaction is working on, locked."""
+        if not self:
+            return self
+        self.env.cr.execute(
+            SQL(
+                "SELECT id FROM billing_discrepancy WHERE id = ANY(%s) ORDER BY id FOR UPDATE SKIP LOCKED",
+                self.ids,
+            )
+        )
+        return self.browse(row[0] for row in self.env.cr.fetchall())
+
+    def _refresh_from_fact(self, fact):
+        currency = self.currency_id
+        changed = currency.compare_amounts(self.expected_amount, fact["expected_amount"]) or (
+            currency.compare_amounts(self.received_amount, fact["received_amount"])
+        )
+        if changed:
+            self.write(
+                {"expected_amount": fact["expected_amount"], "received_amount": fact["received_amount"]}
+            )
+
+    def _close_facts_gone(self):
+        if not self:
+            return
+        stage = self.env["billing.discrepancy.stage"]._stage_for_state("resolved")
+        self.write({
+            "stage_id": stage.id,
+            "resolution": "facts_gone",
+            "resolved_on": fields.Date.context_today(self),
+        })  # fmt: skip
+        body = self.env._(
+            "Closed automatically: the detection no longer finds this discrepancy "
+            "(the invoice or payment has been settled)."
+        )
+        for ticket in self:
+            ticket.message_post(body=body)
+
+    def _reopen_facts_back(self, fact):
+        stage = self.env["billing.discrepancy.stage"]._stage_for_state("new")
+        self.write({
+            "stage_id": stage.id,
+            "resolution": False,
+            "resolved_on": False,
+            "expected_amount": fact["expected_amount"],
+            "received_amount": fact["received_amount"],
+        })  # fmt: skip
+        self.message_post(
+            body=self.env._("Reopened automatically: the detection finds this discrepancy again.")
+        )

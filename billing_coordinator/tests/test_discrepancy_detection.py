@@ -1,0 +1,227 @@
+from odoo.exceptions import AccessError
+from odoo.tests import tagged
+
+from .common_payments import DiscrepancyCommon
+
+
+@tagged("post_install", "-at_install")
+class TestDiscrepancyDetection(DiscrepancyCommon):
+    # ------------------------------------------------------------------
+    # short payment
+    # ------------------------------------------------------------------
+    def test_short_payment_above_tolerance_after_n_days_opens_ticket(self):
+        invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-20)
+        payment = self._pay(invoice, 800.0, days_ago=15)
+        self._detect()
+        ticket = self._tickets("short_payment")
+        self.assertEqual(ticket.invoice_ids, invoice)
+        self.assertEqual(ticket.payment_ids, payment)
+        self.assertEqual(
+            (ticket.expected_amount, ticket.received_amount, ticket.difference), (1000, 800, 200)
+        )
+        self.assertEqual(ticket.coordinator_id, self.coordinator)
+        self.assertEqual(ticket.state, "new")
+        self.assertFalse(invoice.billing_is_disputed, "a short payment does not stop dunning")
+
+    def test_short_payment_within_tolerance_or_too_recent_opens_nothing(self):
+        small = self._post_invoice(self.customer, 1000.0, due_in_days=-20)
+        self._pay(small, 960.0, days_ago=15)  # 40 left: below 50 and below 5 %
+        relative = self._post_invoice(self.customer, 400.0, due_in_days=-20)
+        self._pay(relative, 390.0, days_ago=15)  # 10 left: below 5 % of 400 = 20
+        recent = self._post_invoice(self.customer, 1000.0, due_in_days=-20)
+        self._pay(recent, 500.0, days_ago=3)  # 500 left, but only 3 days ago
+        self._detect()
+        self.assertFalse(self._tickets("short_payment"))
+
+    def test_short_payment_tolerance_is_in_company_currency(self):
+        # 2 EUR per company unit: 80 EUR left is 40 in company currency, within 50
+        within = self._post_invoice(self.customer, 2000.0, due_in_days=-20, currency=self.eur)
+        self._pay(within, 1920.0, days_ago=15)
+        # 300 EUR left is 150 in company currency: above
+        above = self._post_invoice(self.customer, 3000.0, due_in_days=-20, currency=self.eur)
+        self._pay(above, 2700.0, days_ago=15)
+        self._detect()
+        ticket = self._tickets("short_payment")
+        self.assertEqual(ticket.invoice_ids, above)
+        self.assertEqual(ticket.currency_id, self.eur)
+        self.assertAlmostEqual(ticket.difference, 300.0)
+        self.assertAlmostEqual(ticket.difference_company, 150.0)
+
+    # ------------------------------------------------------------------
+    # overpayment, duplicate, unapplied
+    # ------------------------------------------------------------------
+    def test_overpayment_above_tolerance_opens_ticket_when_posted(self):
+        over = self._post_invoice(self.customer, 1000.0, due_in_days=-5)
+        payment = self._pay(over, 1200.0)
+        # the post/reconcile hook found it in the same transaction, no scan needed
+        ticket = self._tickets("overpayment")
+        self.assertEqual(ticket.payment_ids, payment)
+        self.assertEqual(ticket.invoice_ids, over)
+        self.assertEqual(ticket.difference, -200.0)
+
+    def test_overpayment_within_tolerance_opens_nothing(self):
+        invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-5)
+        self._pay(invoice, 1030.0)
+        self._detect()
+        self.assertFalse(self._tickets("overpayment"))
+
+    def test_duplicate_payment_same_memo(self):
+        invoice = self._post_invoice(self.customer, 500.0, due_in_days=-5)
+        first = self._pay(invoice, 500.0, days_ago=20)
+        second = self._receive(self.customer, 500.0, memo=invoice.name)
+        ticket = self._tickets("duplicate_payment")
+        self.assertEqual(ticket.payment_ids, first | second)
+        self.assertEqual(ticket.difference, -500.0)
+        self.assertFalse(self._tickets("unapplied_payment"))
+
+    def test_duplicate_payment_within_window_in_foreign_currency(self):
+        self._receive(self.customer, 700.0, days_ago=3, currency=self.eur, memo="A")
+        later = self._receive(self.customer, 700.0, days_ago=1, currency=self.eur, memo="B")
+        self._detect()
+        ticket = self._tickets("duplicate_payment")
+        self.assertEqual(ticket.detection_key, f"duplicate_payment:{later.id}")
+        self.assertEqual(ticket.currency_id, self.eur)
+
+    def test_equal_payments_for_equal_invoices_are_no_duplicates(self):
+        invoices = self._post_invoice(self.customer, 300.0, due_in_days=-5) | self._post_invoice(
+            self.customer, 300.0, due_in_days=-5
+        )
+        self._pay(invoices[0], 300.0, days_ago=1)
+        self._pay(invoices[1], 300.0)
+        # an equal unapplied payment while an equal invoice is still open: not a duplicate either
+        third = self._post_invoice(self.customer, 300.0, due_in_days=-5)
+        self._receive(self.customer, 300.0)
+        self._detect()
+        self.assertFalse(self._tickets("duplicate_payment"))
+        self.assertEqual(third.payment_state, "not_paid")
+        # payments of another customer never pair with ours
+        other = self.env["res.partner"].create({"name": "Anden Kunde"})
+        self._receive(other, 300.0)
+        self._detect()
+        self.assertFalse(self._tickets("duplicate_payment"))
+
+    def test_unapplied_payment_after_n_days(self):
+        old = self._receive(self.customer, 250.0, days_ago=12, memo="?")
+        self._receive(self.customer, 990.0, days_ago=2, memo="recent")
+        self._detect()
+        ticket = self._tickets("unapplied_payment")
+        self.assertEqual(ticket.payment_ids, old)
+        self.assertEqual(ticket.difference, -250.0)
+
+    # ------------------------------------------------------------------
+    # idempotency, auto-close, reopen
+    # ------------------------------------------------------------------
+    def test_running_twice_gives_the_same_tickets(self):
+        invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-20)
+        self._pay(invoice, 700.0, days_ago=15)
+        self._receive(self.customer, 250.0, days_ago=12)
+        self._detect()
+        first = self._tickets()
+        self.assertEqual(set(first.mapped("discrepancy_type")), {"short_payment", "unapplied_payment"})
+        self.assertFalse(self._detect(), "a second run opens nothing")
+        self.Ticket._run_detection()  # a scan of all companies
+        self.assertEqual(self._tickets(), first)
+        self.assertEqual(self._tickets(), first)
+
+    def test_ticket_closes_itself_when_residual_is_paid(self):
+        invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-20)
+        self._pay(invoice, 800.0, days_ago=15)
+        self._detect()
+        ticket = self._tickets()
+        ticket.action_start()
+        self._pay(invoice, 200.0)  # the reconcile hook closes it at once
+        self.assertEqual(ticket.state, "resolved")
+        self.assertEqual(ticket.resolution, "facts_gone")
+        self.assertTrue(any("Closed automatically" in str(msg.body) for msg in ticket.message_ids))
+        self._detect()
+        self.assertEqual(self._tickets(), ticket, "and no new ticket for the same invoice")
+
+    def test_ticket_reopens_when_facts_come_back(self):
+        payment = self._receive(self.customer, 250.0, days_ago=12)
+        self._detect()
+        ticket = self._tickets()
+        payment.move_id.button_draft()
+        self._detect()
+        self.assertEqual(ticket.resolution, "facts_gone")
+        payment.move_id.action_post()
+        self._detect()
+        self.assertEqual(ticket.state, "new")
+        self.assertEqual(self._tickets(), ticket)
+
+    def test_closed_by_hand_stays_closed(self):
+        self._receive(self.customer, 250.0, days_ago=12)
+        self._detect()
+        ticket = self._tickets()
+        ticket._resolve("closed", note="Customer keeps it as prepayment")
+        self._detect()
+        self.assertEqual(ticket.resolution, "closed")
+        self.assertEqual(self._tickets(), ticket)
+
+    # ------------------------------------------------------------------
+    # two companies
+    # ------------------------------------------------------------------
+    def test_two_companies_are_scanned_apart(self):
+        company_b = self.setup_other_company(name="Selskab B")["company"]
+        company_b.billing_discrepancy_days = 10
+        user_b = self._billing_user(
+            "bc_coordinator_b", "base.group_user,billing_coordinator.group_billing_coordinator", company_b
+        )
+        customer_b = self.env["res.partner"].create({"name": "Kunde B"})
+        customer_b.with_company(self.company).billing_coordinator_id = self.coordinator
+        self.company.billing_discrepancy_days = 30  # the posting hook opens nothing in A yet
+        self._receive(self.customer, 250.0, days_ago=12)
+        self._receive(customer_b, 400.0, days_ago=12, company=company_b)
+        self.company.billing_discrepancy_days = 10
+        self.Ticket._run_detection(company_b)
+        self.assertFalse(self._tickets(), "scanning company B leaves company A alone")
+        ticket_b = self._tickets(company=company_b)
+        self.assertEqual(ticket_b.received_amount, 400.0)
+        self.assertFalse(ticket_b.coordinator_id, "the portfolio of company A is not company B's")
+        self._detect()
+        ticket_a = self._tickets()
+        self.assertEqual(ticket_a.coordinator_id, self.coordinator)
+        self.assertEqual(self.Ticket.with_user(user_b).search([]), ticket_b)
+        self.assertEqual(self.Ticket.with_user(self.coordinator).search([]), ticket_a)
+        with self.assertRaises(AccessError):
+            ticket_a.with_user(user_b).read(["name"])
+
+    def test_plain_user_sees_no_ticket_and_can_still_post_payments(self):
+        self._receive(self.customer, 250.0, days_ago=12)
+        self._detect()
+        with self.assertRaises(AccessError):
+            self.Ticket.with_user(self.plain_user).search([])
+        accountant = self._billing_user(
+            "bc_accountant", "base.group_user,account.group_account_invoice", self.company
+        )
+        invoice = self._post_invoice(self.customer, 1000.0)
+        self.env["account.payment.register"].with_user(accountant).with_context(
+            active_model="account.move", active_ids=invoice.ids
+        ).create({"amount": 1500.0, "payment_difference_handling": "open"})._create_payments()
+        self.assertTrue(
+            self._tickets("overpayment"), "detection runs even when the poster cannot read tickets"
+        )
+
+    # ------------------------------------------------------------------
+    # speed: set-based
+    # ------------------------------------------------------------------
+    def _queries_to_detect(self, customers):
+        self.company.billing_discrepancy_days = 60  # posting opens nothing yet
+        for index, customer in enumerate(customers):
+            invoice = self._post_invoice(customer, 1000.0 + index, due_in_days=-40)
+            self._pay(invoice, 500.0, days_ago=30)
+            self._receive(customer, 300.0 + index, days_ago=30)
+        self.company.billing_discrepancy_days = 10
+        self.env.flush_all()
+        self.env.invalidate_all()
+        before = self.env.cr.sql_log_count
+        opened = self._detect()
+        self.env.flush_all()
+        self.assertEqual(len(opened), 2 * len(customers))
+        return self.env.cr.sql_log_count - before
+
+    def test_detection_queries_do_not_grow_with_the_data(self):
+        customers = self.env["res.partner"].create([{"name": f"Kunde {index}"} for index in range(12)])
+        self._queries_to_detect(customers[:1])  # warm the caches
+        few = self._queries_to_detect(customers[1:3])
+        many = self._queries_to_detect(customers[3:])
+        self.assertEqual(many, few, "the scan issues the same queries for 4 and for 18 new tickets")

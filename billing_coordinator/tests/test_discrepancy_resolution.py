@@ -1,0 +1,263 @@
+from unittest.mock import patch
+
+from odoo.exceptions import AccessError, UserError
+from odoo.fields import Command
+from odoo.tests import Form, tagged
+
+from odoo.addons.account.models.account_move_line import AccountMoveLine
+
+from .common_payments import DiscrepancyCommon
+
+
+@tagged("post_install", "-at_install")
+class TestDiscrepancyResolution(DiscrepancyCommon):
+    def _dispute(self, invoice, amount=None, lines=None, discrepancy_type="pricing_dispute", user=None):
+        """Open a ticket with the invoice's Dispute button, as the coordinator."""
+        action = invoice.with_user(user or self.coordinator).action_billing_dispute()
+        wizard = (
+            self.env[action["res_model"]]
+            .with_user(user or self.coordinator)
+            .with_context(**action["context"])
+        )
+        with Form(wizard) as form:
+            form.discrepancy_type = discrepancy_type
+            for line in lines or []:
+                form.invoice_line_ids.add(line)
+            if amount is not None:
+                form.amount = amount
+            form.reason = "Aftalt timepris var lavere"
+        result = form.record.action_open_ticket()
+        return self.Ticket.browse(result["res_id"])
+
+    def _resolve(self, ticket, resolution, user=None, **values):
+        """Resolve through the wizard the Resolve button opens."""
+        action = ticket.with_user(user or self.coordinator).action_open_resolve()
+        wizard = (
+            self.env[action["res_model"]]
+            .with_user(user or self.coordinator)
+            .with_context(**action["context"])
+        )
+        with Form(wizard) as form:
+            form.resolution = resolution
+            for name, value in values.items():
+                if name in ("invoice_line_ids", "target_invoice_ids"):
+                    for record in value:
+                        getattr(form, name).add(record)
+                else:
+                    setattr(form, name, value)
+        return form.record.action_resolve()
+
+    def _refunds(self, invoice):
+        return self.env["account.move"].search([("reversed_entry_id", "=", invoice.id)])
+
+    # ------------------------------------------------------------------
+    # disputes and credit notes
+    # ------------------------------------------------------------------
+    def test_dispute_marks_invoice_until_resolved_by_partial_credit_note(self):
+        invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-10)
+        ticket = self._dispute(invoice, amount=200.0)
+        self.assertEqual(ticket.discrepancy_type, "pricing_dispute")
+        self.assertEqual(ticket.coordinator_id, self.coordinator)
+        self.assertEqual(ticket.difference, 200.0)
+        self.assertTrue(invoice.billing_is_disputed, "excluded from dunning while the dispute is open")
+        self._resolve(ticket, "credit_note", amount=200.0)
+        credit_note = self._refunds(invoice)
+        self.assertEqual(credit_note.state, "posted")
+        self.assertEqual(credit_note.amount_total, 200.0)
+        self.assertEqual(invoice.amount_residual, 800.0)
+        self.assertEqual(ticket.state, "resolved")
+        self.assertEqual(ticket.resolution_move_ids, credit_note)
+        self.assertTrue(any(credit_note.name in str(msg.body) for msg in ticket.message_ids))
+        self.assertFalse(invoice.billing_is_disputed)
+
+    def test_credit_note_of_disputed_lines(self):
+        invoice = self._post_invoice(self.customer, 600.0, due_in_days=-10)
+        invoice.button_draft()
+        invoice.write(
+            {"invoice_line_ids": [Command.create({"name": "Rejse", "quantity": 2, "price_unit": 150.0})]}
+        )
+        invoice.action_post()
+        travel = invoice.invoice_line_ids.filtered(lambda line: line.name == "Rejse")
+        ticket = self._dispute(invoice, lines=travel, discrepancy_type="over_charge")
+        self.assertEqual(ticket.difference, 300.0)
+        self.assertEqual(ticket.invoice_line_ids, travel)
+        self._resolve(ticket, "credit_note", invoice_line_ids=travel)
+        credit_note = self._refunds(invoice)
+        self.assertEqual(credit_note.invoice_line_ids.mapped("name"), ["Rejse"])
+        self.assertEqual(credit_note.amount_total, 300.0)
+        self.assertEqual(invoice.amount_residual, 600.0)
+
+    def test_credit_note_above_the_ticket_is_refused_and_leaves_nothing(self):
+        invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-10)
+        ticket = self._dispute(invoice, amount=200.0)
+        with self.assertRaisesRegex(UserError, "more than ticket"):
+            self._resolve(ticket, "credit_note", amount=250.0)
+        # all invoice lines cost 1000, more than the 200 disputed
+        with self.assertRaisesRegex(UserError, "more than ticket"):
+            self._resolve(ticket, "credit_note", invoice_line_ids=invoice.invoice_line_ids)
+        self.assertFalse(self._refunds(invoice))
+        self.assertEqual(ticket.state, "new")
+        self.assertTrue(invoice.billing_is_disputed)
+
+    def test_nothing_half_posted_when_the_reconciliation_fails(self):
+        invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-10)
+        ticket = self._dispute(invoice, amount=200.0)
+        moves_before = self.env["account.move"].search_count([])
+        with (
+            patch.object(AccountMoveLine, "reconcile", side_effect=UserError("bank down")),
+            self.assertRaisesRegex(UserError, "bank down"),
+        ):
+            self._resolve(ticket, "credit_note", amount=200.0)
+        self.assertEqual(
+            self.env["account.move"].search_count([]), moves_before, "no credit note left behind"
+        )
+        self.assertEqual(ticket.state, "new")
+        self.assertFalse(ticket.resolution)
+        self.assertEqual(invoice.amount_residual, 1000.0)
+
+    def test_correction_invoice_for_an_under_charge(self):
+        invoice = self._post_invoice(self.customer, 1000.0, due_in_days=5)
+        ticket = self._dispute(invoice, amount=150.0, discrepancy_type="under_charge")
+        self.assertFalse(invoice.billing_is_disputed, "an under-charge does not stop dunning")
+        with self.assertRaisesRegex(UserError, "more than ticket"):
+            self._resolve(ticket, "correction_invoice", amount=150.01)
+        self._resolve(ticket, "correction_invoice", amount=150.0)
+        correction = ticket.resolution_move_ids
+        self.assertEqual(correction.move_type, "out_invoice")
+        self.assertEqual((correction.state, correction.amount_total), ("posted", 150.0))
+        self.assertEqual(correction.partner_id, self.customer)
+
+    def test_correction_invoice_only_for_under_charges(self):
+        invoice = self._post_invoice(self.customer, 1000.0, due_in_days=5)
+        ticket = self._dispute(invoice, amount=100.0)
+        with self.assertRaisesRegex(UserError, "under-charge only"):
+            ticket.with_user(self.coordinator)._resolve("correction_invoice", amount=100.0, invoice=invoice)
+
+    # ------------------------------------------------------------------
+    # payments: reconcile, refund
+    # ------------------------------------------------------------------
+    def test_overpayment_reconciled_against_another_open_invoice(self):
+        invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-5)
+        self._pay(invoice, 1200.0)
+        ticket = self._tickets("overpayment")
+        other_invoice = self._post_invoice(self.customer, 500.0, due_in_days=5)
+        stranger = self.env["res.partner"].create({"name": "Fremmed ApS"})
+        strangers_invoice = self._post_invoice(stranger, 500.0)
+        with self.assertRaisesRegex(UserError, "open invoices of"):
+            ticket.with_user(self.coordinator)._resolve("reconcile", target_invoices=strangers_invoice)
+        self._resolve(ticket, "reconcile", target_invoice_ids=other_invoice)
+        self.assertEqual(other_invoice.amount_residual, 300.0)
+        self.assertEqual(ticket.resolution, "reconcile")
+        self.assertIn(other_invoice, ticket.invoice_ids)
+        self.assertEqual(strangers_invoice.amount_residual, 500.0)
+
+    def test_duplicate_payment_refunded_to_the_customer(self):
+        invoice = self._post_invoice(self.customer, 500.0, due_in_days=-5)
+        self._pay(invoice, 500.0, days_ago=3)
+        duplicate = self._receive(self.customer, 500.0, memo=invoice.name)
+        ticket = self._tickets("duplicate_payment")
+        with self.assertRaisesRegex(UserError, "more than ticket"):
+            self._resolve(ticket, "refund", amount=600.0)
+        self._resolve(ticket, "refund", amount=500.0)
+        refund = ticket.resolution_payment_ids
+        self.assertEqual(
+            (refund.payment_type, refund.amount, refund.partner_id), ("outbound", 500.0, self.customer)
+        )
+        self.assertIn(refund.state, ("in_process", "paid"))
+        self.assertTrue(duplicate.is_reconciled, "the duplicate is settled by the refund")
+        self.assertEqual(ticket.state, "resolved")
+        self.assertEqual(ticket.resolution, "refund", "the hook does not overwrite the action's resolution")
+
+    def test_refund_fails_whole_when_reconciliation_fails(self):
+        self._receive(self.customer, 250.0, days_ago=12)
+        ticket = self._tickets("unapplied_payment")
+        with (
+            patch.object(AccountMoveLine, "reconcile", side_effect=UserError("locked period")),
+            self.assertRaises(UserError),
+        ):
+            self._resolve(ticket, "refund", amount=250.0)
+        refunds = self.env["account.payment"].search([("payment_type", "=", "outbound")])
+        self.assertFalse(refunds.filtered(lambda p: p.partner_id == self.customer))
+        self.assertFalse(ticket.resolution)
+
+    # ------------------------------------------------------------------
+    # write-off and tolerance
+    # ------------------------------------------------------------------
+    def test_coordinator_writes_off_within_tolerance_manager_above(self):
+        invoice = self._post_invoice(self.customer, 2000.0, due_in_days=-20)
+        self._pay(invoice, 1900.0, days_ago=15)
+        ticket = self._tickets("short_payment")
+        self.assertEqual(ticket.difference, 100.0)
+        with self.assertRaisesRegex(AccessError, "only a Billing Manager"):
+            self._resolve(ticket, "write_off", amount=100.0)
+        self.assertEqual(invoice.amount_residual, 100.0)
+        self._resolve(ticket, "write_off", amount=40.0)  # within 50: the coordinator may
+        self.assertEqual(invoice.amount_residual, 60.0)
+        entry = ticket.resolution_move_ids
+        self.assertEqual(
+            entry.line_ids.filtered(lambda line: line.account_id == self.writeoff_account).debit, 40.0
+        )
+
+    def test_manager_writes_off_above_tolerance(self):
+        invoice = self._post_invoice(self.customer, 2000.0, due_in_days=-20)
+        self._pay(invoice, 1900.0, days_ago=15)
+        ticket = self._tickets("short_payment")
+        with self.assertRaisesRegex(UserError, "more than ticket"):
+            self._resolve(ticket, "write_off", user=self.manager, amount=100.01)
+        self._resolve(ticket, "write_off", user=self.manager, amount=100.0)
+        self.assertEqual(invoice.payment_state, "paid")
+        self.assertEqual(ticket.resolution, "write_off")
+
+    def test_overpayment_written_off_in_foreign_currency(self):
+        invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-5, currency=self.eur)
+        payment = self._pay(invoice, 1300.0)  # 300 EUR = 150 in company currency: above 50
+        ticket = self._tickets("overpayment")
+        self.assertEqual(ticket.currency_id, self.eur)
+        self._resolve(ticket, "write_off", user=self.manager, amount=300.0)
+        self.assertTrue(payment.is_reconciled)
+        entry = ticket.resolution_move_ids
+        self.assertEqual(
+            entry.line_ids.filtered(lambda line: line.account_id == self.writeoff_account).credit, 150.0
+        )
+
+    # ------------------------------------------------------------------
+    # closing, stages, access
+    # ------------------------------------------------------------------
+    def test_close_needs_a_reason(self):
+        self._receive(self.customer, 250.0, days_ago=12)
+        ticket = self._tickets("unapplied_payment")
+        with self.assertRaisesRegex(UserError, "reason"):
+            ticket.with_user(self.coordinator)._resolve("closed", note=" ")
+        self._resolve(ticket, "closed", note="Forudbetaling efter aftale")
+        self.assertEqual((ticket.state, ticket.resolution), ("resolved", "closed"))
+        with self.assertRaisesRegex(UserError, "already closed"):
+            ticket.with_user(self.coordinator).action_open_resolve()
+
+    def test_resolved_stage_only_through_resolve(self):
+        self._receive(self.customer, 250.0, days_ago=12)
+        ticket = (
+            self._tickets("unapplied_payment")
+            .with_user(self.coordinator)
+            .with_context(tracking_disable=False, mail_notrack=False)
+        )
+        resolved = self.env.ref("billing_coordinator.billing_discrepancy_stage_resolved")
+        with self.assertRaisesRegex(UserError, "Resolve button"):
+            ticket.stage_id = resolved
+        ticket.action_wait_for_customer()
+        self.assertEqual(ticket.state, "waiting")
+        ticket.action_cancel()
+        self.assertEqual(ticket.state, "cancelled")
+        self.env.flush_all()
+        self.env.cr.precommit.run()  # tracking is written when the transaction ends
+        tracked = ticket.sudo().message_ids.tracking_value_ids.mapped("field_id.name")
+        self.assertIn("stage_id", tracked)
+
+    def test_plain_user_cannot_open_or_resolve_tickets(self):
+        invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-10)
+        ticket = self._dispute(invoice, amount=100.0)
+        with self.assertRaises(AccessError):
+            ticket.with_user(self.plain_user).read(["name"])
+        with self.assertRaises(AccessError):
+            self.env["billing.discrepancy.resolve"].with_user(self.plain_user).create(
+                {"discrepancy_id": ticket.id, "resolution": "closed", "note": "x"}
+            )

@@ -1,0 +1,78 @@
+from datetime import timedelta
+
+from odoo.exceptions import UserError
+from odoo.tests import Form, tagged
+
+from .common_payments import DiscrepancyCommon
+
+
+@tagged("post_install", "-at_install")
+class TestDiscrepancyTickets(DiscrepancyCommon):
+    def test_ticket_by_hand_from_a_payment_of_a_contact(self):
+        contact = self.env["res.partner"].create({"name": "Bogholder", "parent_id": self.customer.id})
+        payment = self._receive(contact, 480.0)
+        action = payment.with_user(self.coordinator).action_billing_raise_discrepancy()
+        wizard = self.env[action["res_model"]].with_user(self.coordinator).with_context(**action["context"])
+        with Form(wizard) as form:
+            form.discrepancy_type = "short_payment"
+            form.amount = 20.0
+            form.reason = "Kunden har trukket gebyr fra"
+        ticket = self.Ticket.browse(form.record.action_open_ticket()["res_id"])
+        self.assertEqual(ticket.partner_id, self.customer, "the ticket is on the customer, not the contact")
+        self.assertEqual(ticket.coordinator_id, self.coordinator)
+        self.assertEqual(ticket.payment_ids, payment)
+        self.assertEqual((ticket.expected_amount, ticket.received_amount), (480.0, 460.0))
+        self.assertEqual(payment.with_user(self.coordinator).billing_discrepancy_count, 1)
+        self.assertEqual(self.customer.with_user(self.coordinator).billing_discrepancy_count, 1)
+        self.assertEqual(
+            ticket.sla_deadline, ticket.opened_on + timedelta(days=self.company.billing_sla_payment_days)
+        )
+        action = self.customer.with_user(self.coordinator).action_view_billing_discrepancies()
+        self.assertEqual(self.Ticket.search(action["domain"]), ticket)
+
+    def test_dispute_amount_must_fit_the_invoice(self):
+        invoice = self._post_invoice(self.customer, 1000.0, due_in_days=5)
+        action = invoice.with_user(self.coordinator).action_billing_dispute()
+        wizard = self.env[action["res_model"]].with_user(self.coordinator).with_context(**action["context"])
+        with Form(wizard) as form:
+            form.amount = 1000.01
+            form.reason = "For dyrt"
+        with self.assertRaisesRegex(UserError, "cannot exceed"):
+            form.record.action_open_ticket()
+        self.assertFalse(invoice.billing_is_disputed)
+        self.assertEqual(invoice.with_user(self.coordinator).billing_discrepancy_count, 0)
+
+    def test_sla_follows_the_type(self):
+        self.company.billing_sla_dispute_days = 3
+        invoice = self._post_invoice(self.customer, 1000.0, due_in_days=5)
+        ticket = self.Ticket.create({
+            "discrepancy_type": "over_charge",
+            "partner_id": self.customer.id,
+            "invoice_ids": [(6, 0, invoice.ids)],
+            "expected_amount": 1000.0,
+            "received_amount": 900.0,
+        })  # fmt: skip
+        self.assertEqual(ticket.sla_deadline, ticket.opened_on + timedelta(days=3))
+        self.assertTrue(invoice.billing_is_disputed)
+        ticket.action_cancel()
+        self.assertFalse(invoice.billing_is_disputed, "a cancelled dispute no longer blocks dunning")
+        ticket.action_reopen()
+        self.assertTrue(invoice.billing_is_disputed)
+
+    def test_coordinator_works_tickets_from_menu_and_invoice(self):
+        menu = self.env.ref("billing_coordinator.billing_discrepancy_menu")
+        self.assertIn(menu.id, self.env["ir.ui.menu"].with_user(self.coordinator)._visible_menu_ids())
+        self.assertNotIn(menu.id, self.env["ir.ui.menu"].with_user(self.plain_user)._visible_menu_ids())
+        views = (
+            self.env["billing.discrepancy"]
+            .with_user(self.coordinator)
+            .get_views([(False, kind) for kind in ("kanban", "list", "form", "pivot", "graph", "search")])
+        )
+        self.assertIn('name="action_open_resolve"', views["views"]["form"]["arch"])
+        invoice_form = self.env["account.move"].with_user(self.coordinator).get_views([(False, "form")])
+        self.assertIn('name="action_billing_dispute"', invoice_form["views"]["form"]["arch"])
+        accountant = self._billing_user(
+            "bc_invoicing_only", "base.group_user,account.group_account_invoice", self.company
+        )
+        invoice_form = self.env["account.move"].with_user(accountant).get_views([(False, "form")])
+        self.assertNotIn('name="action_billing_dispute"', invoice_form["views"]["form"]["arch"])
