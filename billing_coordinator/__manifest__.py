@@ -56,6 +56,7 @@
     "demo": [
         "demo/billing_coordinator_demo.xml",
         "demo/billing_accounts_demo.xml",
+        "demo/billing_dunning_demo.xml",
     ],
     "assets": {
         "web.assets_tests": [

@@ -92,3 +92,15 @@ class TestDemoData(TransactionCase):
             self.assertEqual(selection["active"], label)
         mette = self.env.ref("billing_coordinator.user_coordinator_mette_demo")
         self.assertEqual(mette.lang, "da_DK")
+
+    def test_demo_dry_run_reminds_customers_and_leaves_out_the_dispute(self):
+        run = self.env.ref("billing_coordinator.billing_dunning_run_dry_demo")
+        self.assertEqual(run.state, "planned")
+        self.assertTrue(run.reminder_ids, "overdue demo customers get reminders")
+        self.assertEqual(
+            len(run.reminder_ids), len(run.reminder_ids.mapped(lambda r: (r.partner_id, r.currency_id)))
+        )
+        disputed = self.invoices.filtered("billing_is_disputed")
+        reasons = run.exclusion_ids.filtered(lambda e: e.move_id == disputed).mapped("reason")
+        self.assertEqual(reasons, ["disputed"])
+        self.assertNotIn(disputed, run.reminder_ids.line_ids.move_id)
