@@ -20,8 +20,11 @@ BENCH = ROOT / "bench"
 WORK = BENCH / "work"
 OCA_ADDONS = WORK / "addons"
 DATA_DIR = WORK / "data"
-CONF = WORK / "odoo-bench.conf"
 ADDON = "billing_coordinator"
+# BENCH_ADDON_ROOT: measure the addon of another checkout (e.g. a wing's worktree
+# before it is merged) with a configuration file of its own
+ADDON_ROOT = Path(os.environ.get("BENCH_ADDON_ROOT") or ROOT).resolve()
+CONF = WORK / ("odoo-bench.conf" if ADDON_ROOT == ROOT else f"odoo-bench-{ADDON_ROOT.name}.conf")
 
 # customers, posted invoices
 # XS is a smoke size for developing the bench itself
@@ -48,7 +51,7 @@ def write_conf():
     env = pg_env()
     WORK.mkdir(parents=True, exist_ok=True)
     DATA_DIR.mkdir(parents=True, exist_ok=True)
-    addons = [str(ROOT)] + ([str(OCA_ADDONS)] if OCA_ADDONS.is_dir() else [])
+    addons = [str(ADDON_ROOT)] + ([str(OCA_ADDONS)] if OCA_ADDONS.is_dir() else [])
     CONF.write_text(
         "[options]\n"
         f"addons_path = {','.join(addons)}\n"
@@ -121,9 +124,9 @@ def odoo_cli(db, *args):
 def addon_hash():
     """A digest of the addon's source, to know when a template needs an upgrade."""
     digest = hashlib.sha256()
-    for path in sorted((ROOT / ADDON).rglob("*")):
+    for path in sorted((ADDON_ROOT / ADDON).rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts:
-            digest.update(str(path.relative_to(ROOT)).encode())
+            digest.update(str(path.relative_to(ADDON_ROOT)).encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 

@@ -149,6 +149,26 @@ def has_detection(env):
     return "billing.discrepancy" in env and hasattr(env["billing.discrepancy"], "_run_detection")
 
 
+def dunning_prepare(env):
+    """Untimed: the bench companies are new, so give each the main company's default
+    dunning policy (as a company would configure one), its first level due one day
+    after the due date, so that dunning, OCA and the SQL floor see the same overdue set."""
+    if "billing.dunning.policy" not in env:
+        return {}
+    policies = env["billing.dunning.policy"].sudo()
+    default = policies.env.ref("billing_coordinator.billing_dunning_policy_default", raise_if_not_found=False)
+    for company in bench_companies(env):
+        if default and not policies.search_count(
+            [("company_id", "=", company.id), ("is_default", "=", True)]
+        ):
+            policy = default.copy({"company_id": company.id, "name": f"{default.name} ({company.name})"})
+            first = policy.level_ids.sorted("sequence")[:1]
+            if first and first.trigger == "due":
+                first.trigger_days = 1
+    env.cr.commit()
+    return {}
+
+
 def dunning_plan(env, _state):
     runs = env["billing.dunning.run"]
     for company in bench_companies(env):
@@ -170,6 +190,8 @@ def dunning_full(skip_pdf):
         for company in bench_companies(env):
             dunning = runs.with_company(company).create({"company_id": company.id})
             dunning.action_plan()
+            if dunning.state == "planned" and dunning.company_id.billing_dunning_approval:
+                dunning.action_approve()  # the company asks for approval before sending
             dunning.action_send()
             runs |= dunning
         return {"runs": len(runs), **reminders_of(runs)}
@@ -244,9 +266,9 @@ OPERATIONS = {
     "floor_ar": (always, companies_prepare, sql_floor(FLOOR_AR)),
     "list_plain": (always, *partner_list(plain_list_spec)),
     "list_billing": (always, *partner_list(billing_list_spec)),
-    "dunning_plan": (has_dunning, noop_prepare, dunning_plan),
-    "dunning_full": (has_dunning, noop_prepare, dunning_full(skip_pdf=False)),
-    "dunning_full_nopdf": (has_dunning, noop_prepare, dunning_full(skip_pdf=True)),
+    "dunning_plan": (has_dunning, dunning_prepare, dunning_plan),
+    "dunning_full": (has_dunning, dunning_prepare, dunning_full(skip_pdf=False)),
+    "dunning_full_nopdf": (has_dunning, dunning_prepare, dunning_full(skip_pdf=True)),
     "detection": (has_detection, noop_prepare, detection),
     "oca_full": (has_oca, oca_prepare(with_pdf=True), oca_run),
     "oca_full_nopdf": (has_oca, oca_prepare(with_pdf=False), oca_run),
