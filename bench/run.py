@@ -33,7 +33,7 @@ ROWS = [
     ("floor_detection", "SQL floor: discrepancy candidate facts", False),
     ("floor_ar", "SQL floor: AR figures per customer", False),
     ("list_plain", "Partner list, plain (name, VAT, country)", False),
-    ("list_billing", "Partner list with AR figures (billing list view)", False),
+    ("list_billing", "Partner list, billing list view (AR columns once merged)", False),
     ("dunning_plan", "Dunning planning (dry run)", False),
     ("dunning_full", "Full dunning run, e-mails with letter PDF", False),
     ("dunning_full_nopdf", "Full dunning run, e-mails without PDF", False),
