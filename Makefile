@@ -18,7 +18,7 @@ PG := scripts/pg.sh
 ADDON := billing_coordinator
 PYTEST_ARGS ?=
 
-.PHONY: help run stop test lint deps db-demo db-test pot
+.PHONY: help run stop test lint deps db-demo db-test pot bench
 
 help:
 	@echo "make run    serve Odoo with the demo database on http://127.0.0.1:$(HTTP_PORT)"
@@ -26,6 +26,7 @@ help:
 	@echo "make test   lint, build a fresh test database and run the tests (pytest-odoo)"
 	@echo "make lint   ruff and pylint-odoo"
 	@echo "make pot    regenerate i18n/$(ADDON).pot and merge it into da.po (I18N_DB=$(TEST_DB))"
+	@echo "make bench  generate the receivables dataset (SIZE=S|M) once, measure, write bench/results/"
 
 deps:
 	@scripts/ensure_deps.sh
@@ -65,3 +66,14 @@ I18N_DB ?= $(TEST_DB)
 pot: deps
 	@$(PG) start
 	python3 scripts/i18n.py update $(I18N_DB)
+
+# Receivables at scale (not part of make test): builds the template databases
+# bench_tpl_<size> once, measures every operation on fresh copies of them and
+# writes bench/results/$(SIZE).md. OCA account_credit_control is fetched into
+# bench/work/ for the bench databases only.
+SIZE ?= S
+bench: deps
+	@scripts/ensure_deps.sh --pdf
+	@$(PG) start
+	@bench/fetch_oca.sh
+	python3 bench/run.py --size $(SIZE)

@@ -1,0 +1,323 @@
+"""One measured operation in a process of its own (so that peak RSS is its own).
+
+    python3 bench/operations.py --db bench_run_s --op dunning_plan
+
+prints one JSON line: status ("ok" or "not installed yet"), wall seconds, peak RSS
+(this process, and the largest child such as wkhtmltopdf), queries issued (Odoo's
+``sql_db.sql_counter``), and what the operation produced, so that a reader can see
+that an operation and its reference worked on the same set.
+
+Every operation runs as the administrator on both bench companies, with e-mails
+queued, never sent (``mail_notify_force_send=False``). Wall time covers the
+operation, the flush and the commit; setup done before (reading view definitions,
+one warm-up call of a list, switching OCA's template to no PDF) is not timed.
+"""
+
+import argparse
+import gc
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import benchlib
+
+LIST_ACTION = "billing_coordinator.res_partner_action_billing_customers"
+LIST_VIEW = "billing_coordinator.res_partner_view_list_billing"
+OCA_TEMPLATE = "account_credit_control.email_template_credit_control_base"
+
+# the SQL floors: one query each that returns the set the operation works on
+RECEIVABLE_OPEN = """
+      FROM account_move_line aml
+      JOIN account_move m ON m.id = aml.move_id
+      JOIN account_account acc ON acc.id = aml.account_id
+     WHERE acc.account_type = 'asset_receivable'
+       AND m.state = 'posted'
+       AND aml.reconciled IS NOT TRUE
+       AND aml.company_id = ANY(%(companies)s)
+"""
+FLOOR_DUNNING = f"""
+    SELECT aml.company_id, m.commercial_partner_id, array_agg(m.id ORDER BY aml.date_maturity),
+           sum(aml.amount_residual), min(aml.date_maturity)
+    {RECEIVABLE_OPEN}
+       AND m.move_type = 'out_invoice'
+       AND aml.amount_residual > 0
+       AND aml.date_maturity < CURRENT_DATE
+       AND m.billing_is_disputed IS NOT TRUE
+  GROUP BY aml.company_id, m.commercial_partner_id
+"""
+FLOOR_DETECTION = f"""
+    SELECT aml.company_id, m.commercial_partner_id, m.id, m.move_type, aml.balance, aml.amount_residual,
+           CASE WHEN aml.balance > 0 THEN 'short_payment' ELSE 'unapplied_credit' END
+    {RECEIVABLE_OPEN}
+       AND ((m.move_type = 'out_invoice' AND aml.balance > 0 AND aml.amount_residual <> aml.balance)
+            OR aml.balance < 0)
+"""
+FLOOR_AR = f"""
+    SELECT aml.company_id, m.commercial_partner_id,
+           sum(aml.amount_residual),
+           sum(aml.amount_residual) FILTER (WHERE aml.date_maturity < CURRENT_DATE),
+           count(DISTINCT m.id) FILTER (WHERE aml.date_maturity < CURRENT_DATE AND aml.amount_residual > 0),
+           min(aml.date_maturity) FILTER (WHERE aml.amount_residual > 0)
+    {RECEIVABLE_OPEN}
+  GROUP BY aml.company_id, m.commercial_partner_id
+"""
+
+
+def bench_companies(env):
+    return env["res.company"].search([("name", "like", "Bench %")], order="id")
+
+
+def count(env, table, where="TRUE"):
+    from odoo.tools import SQL
+
+    env.cr.execute(SQL("SELECT count(*) FROM %s WHERE %s", SQL.identifier(table), SQL(where)))
+    return env.cr.fetchone()[0]
+
+
+def produced(env):
+    """The e-mails and PDF attachments in the database: compared before and after."""
+    return {
+        "mails": count(env, "mail_mail"),
+        "pdfs": count(env, "ir_attachment", "mimetype = 'application/pdf'"),
+    }
+
+
+# ------------------------------------------------------------------ floors
+
+
+def sql_floor(query):
+    def run(env, state):
+        env.cr.execute(query, {"companies": state["companies"]})
+        rows = env.cr.fetchall()
+        return {"rows": len(rows), "customers": len({(r[0], r[1]) for r in rows})}
+
+    return run
+
+
+# ------------------------------------------------------------ partner list
+
+
+def plain_list_spec(env):
+    return {"name": {}, "vat": {}, "country_id": {"fields": {"display_name": {}}}}
+
+
+def billing_list_spec(env):
+    """The fields the billing customers list shows, as the web client asks for them."""
+    from lxml import etree
+
+    view = env.ref(LIST_VIEW)
+    found = env["res.partner"].get_views([(view.id, "list")])
+    fields_info = found["models"]["res.partner"]["fields"]
+    arch = etree.fromstring(found["views"]["list"]["arch"])
+    spec = {}
+    for node in arch.iterfind("field"):
+        name = node.get("name")
+        kind = fields_info[name]["type"]
+        spec[name] = {"fields": {"display_name": {}}} if kind == "many2one" else {}
+    return spec
+
+
+def partner_list(spec_builder):
+    def prepare(env):
+        from odoo.tools.safe_eval import safe_eval
+
+        # the action's domain over all customers (without the "My Customers" default filter);
+        # one untimed call first, as on a running server (the record cache is cleared after it)
+        state = {"spec": spec_builder(env), "domain": safe_eval(env.ref(LIST_ACTION).domain)}
+        run(env, state)
+        return state
+
+    def run(env, state):
+        result = env["res.partner"].web_search_read(state["domain"], state["spec"])
+        return {"records": result["length"], "fields": len(state["spec"])}
+
+    return prepare, run
+
+
+# ------------------------------------------------------------- our wings
+
+
+def has_dunning(env):
+    return "billing.dunning.run" in env and hasattr(env["billing.dunning.run"], "action_plan")
+
+
+def has_detection(env):
+    return "billing.discrepancy" in env and hasattr(env["billing.discrepancy"], "_run_detection")
+
+
+def dunning_prepare(env):
+    """Untimed: the bench companies are new, so give each the main company's default
+    dunning policy (as a company would configure one), its first level due one day
+    after the due date, so that dunning, OCA and the SQL floor see the same overdue set."""
+    if "billing.dunning.policy" not in env:
+        return {}
+    policies = env["billing.dunning.policy"].sudo()
+    default = policies.env.ref("billing_coordinator.billing_dunning_policy_default", raise_if_not_found=False)
+    for company in bench_companies(env):
+        if default and not policies.search_count(
+            [("company_id", "=", company.id), ("is_default", "=", True)]
+        ):
+            policy = default.copy({"company_id": company.id, "name": f"{default.name} ({company.name})"})
+            first = policy.level_ids.sorted("sequence")[:1]
+            if first and first.trigger == "due":
+                first.trigger_days = 1
+    env.cr.commit()
+    return {}
+
+
+def dunning_plan(env, _state):
+    runs = env["billing.dunning.run"]
+    for company in bench_companies(env):
+        run = runs.with_company(company).create({"company_id": company.id, "is_dry_run": True})
+        run.action_plan()
+        runs |= run
+    return {"runs": len(runs), **reminders_of(runs)}
+
+
+def reminders_of(runs):
+    if "reminder_ids" in runs._fields:
+        return {"reminders": len(runs.reminder_ids)}
+    return {}
+
+
+def dunning_full(skip_pdf):
+    def run(env, _state):
+        runs = env["billing.dunning.run"].with_context(billing_dunning_skip_pdf=skip_pdf)
+        for company in bench_companies(env):
+            dunning = runs.with_company(company).create({"company_id": company.id})
+            dunning.action_plan()
+            if dunning.state == "planned" and dunning.company_id.billing_dunning_approval:
+                dunning.action_approve()  # the company asks for approval before sending
+            dunning.action_send()
+            runs |= dunning
+        return {"runs": len(runs), **reminders_of(runs)}
+
+    return run
+
+
+def detection(env, _state):
+    env["billing.discrepancy"]._run_detection(companies=None)
+    return {"tickets": env["billing.discrepancy"].search_count([])}
+
+
+# ------------------------------------------------------------------- OCA
+
+
+def has_oca(env):
+    return "credit.control.run" in env
+
+
+def oca_prepare(with_pdf):
+    def prepare(env):
+        if not with_pdf:
+            env.ref(OCA_TEMPLATE).report_template_ids = False
+            env.cr.commit()
+        return {}
+
+    return prepare
+
+
+def oca_run(env, _state):
+    """OCA's run and communication generation: generate the lines, mark them to
+    send (the marker), then its channel action renders and queues the e-mails
+    (with the summary letter as PDF when the template attaches it)."""
+    from odoo import fields
+
+    policy = env["credit.control.policy"].search([("name", "=", "Bench reminders")])
+    lines = communications = 0
+    for company in bench_companies(env):
+        run = (
+            env["credit.control.run"]
+            .with_company(company)
+            .create({"date": fields.Date.context_today(env.user), "company_id": company.id,
+                     "policy_ids": [(6, 0, policy.ids)]})
+        )  # fmt: skip
+        run.generate_credit_lines()
+        run.set_to_ready_lines()
+        run.run_channel_action()
+        lines += len(run.line_ids)
+        communications += len(run.line_ids.communication_id)
+    return {"lines": lines, "communications": communications}
+
+
+# ------------------------------------------------------------- registry
+
+
+def noop_prepare(_env):
+    return {}
+
+
+def companies_prepare(env):
+    return {"companies": bench_companies(env).ids}
+
+
+def always(_env):
+    return True
+
+
+# name: (available, prepare, run)
+OPERATIONS = {
+    "floor_dunning": (always, companies_prepare, sql_floor(FLOOR_DUNNING)),
+    "floor_detection": (always, companies_prepare, sql_floor(FLOOR_DETECTION)),
+    "floor_ar": (always, companies_prepare, sql_floor(FLOOR_AR)),
+    "list_plain": (always, *partner_list(plain_list_spec)),
+    "list_billing": (always, *partner_list(billing_list_spec)),
+    "dunning_plan": (has_dunning, dunning_prepare, dunning_plan),
+    "dunning_full": (has_dunning, dunning_prepare, dunning_full(skip_pdf=False)),
+    "dunning_full_nopdf": (has_dunning, dunning_prepare, dunning_full(skip_pdf=True)),
+    "detection": (has_detection, noop_prepare, detection),
+    "oca_full": (has_oca, oca_prepare(with_pdf=True), oca_run),
+    "oca_full_nopdf": (has_oca, oca_prepare(with_pdf=False), oca_run),
+}
+
+
+def measure(db, name):
+    from odoo import api, sql_db
+
+    available, prepare, run = OPERATIONS[name]
+    with benchlib.odoo_env(db) as root:
+        admin = root.ref("base.user_admin")
+        context = {"allowed_company_ids": bench_companies(root).ids, "mail_notify_force_send": False}
+        env = api.Environment(root.cr, admin.id, context)
+        env = env(context=dict(env.context, lang=admin.lang or "en_US"))
+        if not available(env):
+            return {"status": "not installed yet"}
+        state = prepare(env)
+        before = produced(env)
+        env.cr.commit()
+        env.invalidate_all()
+        gc.collect()
+        queries = sql_db.sql_counter
+        started = time.perf_counter()
+        result = run(env, state)
+        env.flush_all()
+        env.cr.commit()
+        wall = time.perf_counter() - started
+        queries = sql_db.sql_counter - queries
+        after = produced(env)
+    result.update({key: after[key] - before[key] for key in after if after[key] != before[key]})
+    return {
+        "status": "ok",
+        "wall": wall,
+        "queries": queries,
+        "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "child_rss_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        "result": result,
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--op", required=True, choices=sorted(OPERATIONS))
+    args = parser.parse_args()
+    assert args.db.startswith("bench_"), args.db
+    print(json.dumps(measure(args.db, args.op)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
