@@ -35,7 +35,7 @@ $(CONF): scripts/odoo_conf.sh Makefile
 	@scripts/odoo_conf.sh >/dev/null
 
 run: deps $(CONF)
-	@scripts/ensure_deps.sh --pdf
+	@scripts/ensure_deps.sh --pdf-optional
 	@$(PG) start
 	@scripts/odoo_conf.sh >/dev/null
 	@scripts/run_server.sh $(DEMO_DB)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Check (and where possible install) what the project's commands need:
 # Odoo 19.0 importable by python3, the PostgreSQL server binaries, the Python
-# packages of requirements.txt and, with --browser, a headless Chromium.
+# packages of requirements.txt; with --browser a headless Chromium, with --pdf
+# wkhtmltopdf (--pdf-optional: only warn when it cannot be installed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,13 +28,20 @@ apt_install() {
     || { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null 2>&1; }
 }
 
-if [[ ${1:-} == --browser ]]; then
-  if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1 \
-    && ! command -v google-chrome >/dev/null 2>&1; then
-    apt_install chromium || fail "no Chromium for the browser tests: install Debian's 'chromium' package (README.md, Prerequisites)."
-  fi
-fi
-if [[ ${1:-} == --pdf ]] && ! command -v wkhtmltopdf >/dev/null 2>&1; then
-  apt_install wkhtmltopdf || echo "WARNING: wkhtmltopdf is missing: letters and statements print as HTML only." >&2
-fi
+for flag in "$@"; do
+  case $flag in
+    --browser)
+      if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1 \
+        && ! command -v google-chrome >/dev/null 2>&1; then
+        apt_install chromium \
+          || fail "no Chromium for the browser tests: install Debian's 'chromium' package (README.md, Prerequisites)."
+      fi ;;
+    --pdf | --pdf-optional)
+      if ! command -v wkhtmltopdf >/dev/null 2>&1 && ! apt_install wkhtmltopdf; then
+        [[ $flag == --pdf ]] \
+          || { echo "WARNING: wkhtmltopdf is missing: letters and statements print as HTML only." >&2; continue; }
+        fail "no wkhtmltopdf for the letter tests: install Debian's 'wkhtmltopdf' package (README.md, Prerequisites)."
+      fi ;;
+  esac
+done
 exit 0
