@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Create database $1 with billing_coordinator, its demo data and Danish installed.
-#   --fresh   drop it first (the test database is always built anew)
+#   --fresh    drop it first (the test database is always built anew)
+#   --upgrade  when it exists, upgrade billing_coordinator to the code of this checkout
 # Stops with the log's errors when the install logs any ERROR or CRITICAL line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +23,12 @@ if [[ $fresh == --fresh ]] && exists; then
   rm -rf ".odoo/data/filestore/$db"
 fi
 if exists && installed; then
+  if [[ $fresh == --upgrade ]]; then
+    echo "Upgrading billing_coordinator in $db"
+    log=.odoo/upgrade-$db.log
+    python3 -m odoo -c "$conf" -d "$db" -u billing_coordinator --stop-after-init --log-level=warn >"$log" 2>&1 \
+      || { tail -n 40 "$log" >&2; echo "ERROR: upgrading billing_coordinator in $db failed (full log: $log)" >&2; exit 1; }
+  fi
   echo "Database $db is ready"
   exit 0
 fi

@@ -12,7 +12,7 @@ if [[ ${1:-} == --stop ]]; then
   exit 0
 fi
 db=$1
-scripts/install_db.sh "$db"
+scripts/install_db.sh "$db" --upgrade
 if [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
   echo "Odoo already runs (pid $(cat "$pidfile"))"
 else

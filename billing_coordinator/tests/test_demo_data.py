@@ -83,7 +83,7 @@ class TestDemoData(TransactionCase):
     def test_demo_reads_in_danish_and_english(self):
         menu = self.env.ref("billing_coordinator.billing_coordinator_menu_root")
         self.assertEqual(menu.with_context(lang="en_US").name, "Billing")
-        self.assertEqual(menu.with_context(lang="da_DK").name, "Fakturering")
+        self.assertEqual(menu.with_context(lang="da_DK").name, "Faktureringsstyring")
         for lang, label in (("en_US", "Active"), ("da_DK", "Aktiv")):
             partners = self.env["res.partner"].with_context(lang=lang)
             selection = dict(

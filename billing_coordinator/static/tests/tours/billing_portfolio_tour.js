@@ -27,7 +27,7 @@ registry.category("web_tour.tours").add("billing_coordinator_portfolio_tour", {
         },
         {
             content: "The Billing tab (in Danish) is on the customer form",
-            trigger: '.o_notebook .nav-link:contains("Fakturering")',
+            trigger: '.o_notebook .nav-link:contains("Faktureringsstyring")',
         },
     ],
 });
