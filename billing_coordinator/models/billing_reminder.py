@@ -237,9 +237,9 @@ class BillingReminder(models.Model):
         """PDF bytes of each reminder's letter, in the order of self."""
         report = self.env["ir.actions.report"].with_context(debug=False, webp_as_jpg=True)
         report_sudo = report._get_report(LETTER_REPORT)
-        html = report._render_qweb_html(LETTER_REPORT, self.ids, data={"report_type": "pdf", "debug": False})[
-            0
-        ]
+        html, _kind = report._render_qweb_html(
+            LETTER_REPORT, self.ids, data={"report_type": "pdf", "debug": False}
+        )
         bodies, html_ids, header, footer, paperformat_args = report_sudo._prepare_html(
             html, report_model=self._name
         )
