@@ -55,7 +55,7 @@ db-test: deps
 	@scripts/install_db.sh $(TEST_DB) --fresh
 
 test: lint
-	@scripts/ensure_deps.sh --browser
+	@scripts/ensure_deps.sh --browser --pdf
 	@$(MAKE) --no-print-directory db-test
 	python3 scripts/i18n.py check $(TEST_DB)
 	python3 -m pytest -p no:cacheprovider --odoo-config=$(CONF) --odoo-database=$(TEST_DB) \

@@ -1,10 +1,15 @@
 import base64
+import io
 import logging
+import re
 from datetime import timedelta
 
-from odoo import api, fields, models
+import lxml.html
+
+from odoo import api, fields, models, modules, tools
 from odoo.exceptions import UserError
 from odoo.fields import Command
+from odoo.tools.pdf import PdfFileReader, PdfFileWriter
 
 _logger = logging.getLogger(__name__)
 
@@ -15,6 +20,10 @@ REMINDER_STATES = [
     ("failed", "Sending Failed"),
     ("cancelled", "Cancelled"),
 ]
+
+LETTER_REPORT = "billing_coordinator.billing_reminder_report_action"
+LETTER_MARKER = "BCLETTER"
+LETTER_MARKER_RE = re.compile(rf"{LETTER_MARKER}(\d+)X")
 
 
 class BillingReminder(models.Model):
@@ -132,6 +141,7 @@ class BillingReminder(models.Model):
         """Send a locked batch: each reminder alone in a savepoint, so that one
         failure is recorded on its reminder and the others still go out."""
         now = fields.Datetime.now()
+        self._render_letters_together()
         sent = self.browse()
         for reminder in self:
             try:
@@ -171,19 +181,136 @@ class BillingReminder(models.Model):
     def _render_letter(self):
         if self.env.context.get("billing_dunning_skip_pdf"):
             return self.env["ir.attachment"]
-        content, _kind = self.env["ir.actions.report"]._render_qweb_pdf(
-            "billing_coordinator.billing_reminder_report_action", self.ids
+        if self.pdf_attachment_id:
+            return self.pdf_attachment_id
+        content, _kind = self.env["ir.actions.report"]._render_qweb_pdf(LETTER_REPORT, self.ids)
+        self._attach_letters([content])
+        return self.pdf_attachment_id
+
+    def _attach_letters(self, contents):
+        """One batched attachment create for the letters (PDF bytes, in the order of self)."""
+        vals_list = []
+        for reminder, content in zip(self, contents, strict=True):
+            name = self.env._(
+                "Reminder %(customer)s %(date)s", customer=reminder.partner_id.name, date=reminder.date
+            )
+            vals_list.append({
+                "name": f"{name}.pdf",
+                "datas": base64.b64encode(content),
+                "res_model": self._name,
+                "res_id": reminder.id,
+                "mimetype": "application/pdf",
+            })  # fmt: skip
+        attachments = self.env["ir.attachment"].create(vals_list)
+        for reminder, attachment in zip(self, attachments, strict=True):
+            reminder.pdf_attachment_id = attachment
+
+    # ------------------------------------------------- letters in one run
+
+    def _render_letters_together(self):
+        """Render the letters of a batch in ONE wkhtmltopdf run (one combined
+        HTML body, a page break between letters) and split the PDF per
+        reminder. Whatever goes wrong, the letters are left to the
+        per-reminder rendering, which records its own failure."""
+        todo = self.filtered(lambda r: not r.pdf_attachment_id)
+        if self.env.context.get("billing_dunning_skip_pdf") or not self._renders_pdf():
+            return
+        for reminders in todo.grouped("company_id").values():
+            if len(reminders) < 2:
+                continue
+            try:
+                with self.env.cr.savepoint():
+                    reminders._attach_letters(reminders._render_combined_pdf())
+            except Exception as error:  # the per-reminder path takes over and records failures
+                _logger.warning(
+                    "Letters of reminders %s could not be rendered in one run, rendering one by one: %s",
+                    reminders.ids,
+                    error,
+                )
+
+    def _renders_pdf(self):
+        """Odoo's rule: in tests, reports render as HTML unless forced."""
+        in_test = modules.module.current_test or tools.config["test_enable"]
+        return not in_test or bool(self.env.context.get("force_report_rendering"))
+
+    def _render_combined_pdf(self):
+        """PDF bytes of each reminder's letter, in the order of self."""
+        report = self.env["ir.actions.report"].with_context(debug=False, webp_as_jpg=True)
+        report_sudo = report._get_report(LETTER_REPORT)
+        html, _kind = report._render_qweb_html(
+            LETTER_REPORT, self.ids, data={"report_type": "pdf", "debug": False}
         )
-        name = self.env._("Reminder %(customer)s %(date)s", customer=self.partner_id.name, date=self.date)
-        attachment = self.env["ir.attachment"].create({
-            "name": f"{name}.pdf",
-            "datas": base64.b64encode(content),
-            "res_model": self._name,
-            "res_id": self.id,
-            "mimetype": "application/pdf",
-        })  # fmt: skip
-        self.pdf_attachment_id = attachment
-        return attachment
+        bodies, html_ids, header, footer, paperformat_args = report_sudo._prepare_html(
+            html, report_model=self._name
+        )
+        if html_ids != self.ids:
+            raise UserError(self.env._("The letters could not be told apart in the rendered report."))
+        pdf = report._run_wkhtmltopdf(
+            [self._combine_bodies(bodies)],
+            report_ref=LETTER_REPORT,
+            header=header,
+            footer=footer,
+            specific_paperformat_args=paperformat_args,
+        )
+        return self._split_pdf(pdf)
+
+    def _combine_bodies(self, bodies):
+        """One HTML document holding every letter (bodies in the order of
+        self), each starting on a new page with its invisible page marker."""
+        documents = [lxml.html.document_fromstring(body) for body in bodies]
+        combined = documents[0].body
+        for number, (reminder, document) in enumerate(zip(self, documents, strict=True)):
+            for node in list(document.body):
+                if "article" in node.get("class", "").split():
+                    if number:
+                        node.set("style", f"page-break-before: always; {node.get('style', '')}")
+                    node.insert(0, reminder._letter_marker_node())
+                if number:
+                    combined.append(node)
+        return lxml.html.tostring(documents[0], encoding="unicode", doctype="<!DOCTYPE html>")
+
+    def _letter_marker_node(self):
+        """White 1px text naming the reminder: the page where a letter starts
+        is found in the PDF's text (Debian's wkhtmltopdf writes no outlines).
+        A system font, as wkhtmltopdf draws web fonts as paths, not text."""
+        marker = lxml.html.Element(
+            "div",
+            style="font-family: sans-serif; color: #fff; font-size: 1px; line-height: 1px; height: 1px;",
+        )
+        marker.text = f"{LETTER_MARKER}{self.id}X"
+        return marker
+
+    def _split_pdf(self, pdf):
+        """Split at the page where each letter's marker is, in the order of self."""
+        reader = PdfFileReader(io.BytesIO(pdf))
+        starts = self._letter_start_pages(reader)
+        pages = list(starts.values())
+        if list(starts) != self.ids or pages[0] != 0 or pages != sorted(set(pages)):
+            raise UserError(
+                self.env._(
+                    "The combined letters could not be split: %(found)s of %(count)s letter starts found.",
+                    found=len(starts),
+                    count=len(self),
+                )
+            )
+        contents = []
+        for start, end in zip(pages, [*pages[1:], len(reader.pages)], strict=True):
+            writer = PdfFileWriter()
+            for number in range(start, end):
+                writer.add_page(reader.pages[number])
+            stream = io.BytesIO()
+            writer.write(stream)
+            contents.append(stream.getvalue())
+        return contents
+
+    @api.model
+    def _letter_start_pages(self, reader):
+        """{reminder id: page index} of every letter marker, in document order."""
+        starts = {}
+        for number, page in enumerate(reader.pages):
+            for reminder_id in LETTER_MARKER_RE.findall(page.extract_text()):
+                starts.setdefault(int(reminder_id), number)
+        return starts
 
     def _schedule_call(self):
         user = self.partner_id.with_company(self.company_id).billing_coordinator_id or self.env.user
