@@ -14,6 +14,7 @@ one warm-up call of a list, switching OCA's template to no PDF) is not timed.
 """
 
 import argparse
+import cProfile
 import gc
 import json
 import resource
@@ -275,7 +276,7 @@ OPERATIONS = {
 }
 
 
-def measure(db, name):
+def measure(db, name, profile=None):
     from odoo import api, sql_db
 
     available, prepare, run = OPERATIONS[name]
@@ -292,11 +293,18 @@ def measure(db, name):
         env.invalidate_all()
         gc.collect()
         queries = sql_db.sql_counter
+        profiler = cProfile.Profile() if profile else None
         started = time.perf_counter()
+        if profiler:
+            profiler.enable()
         result = run(env, state)
         env.flush_all()
         env.cr.commit()
+        if profiler:
+            profiler.disable()
         wall = time.perf_counter() - started
+        if profiler:
+            profiler.dump_stats(profile)
         queries = sql_db.sql_counter - queries
         after = produced(env)
     result.update({key: after[key] - before[key] for key in after if after[key] != before[key]})
@@ -314,9 +322,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--db", required=True)
     parser.add_argument("--op", required=True, choices=sorted(OPERATIONS))
+    parser.add_argument("--profile", metavar="FILE", help="write cProfile statistics of the operation")
     args = parser.parse_args()
     assert args.db.startswith("bench_"), args.db
-    print(json.dumps(measure(args.db, args.op)), flush=True)
+    print(json.dumps(measure(args.db, args.op, args.profile)), flush=True)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
+from ..tools.bulk_insert import insert_records
 from ..tools.dunning_rules import compensation_for, fee_allowed, level_reached
 from ..tools.legal_profiles import late_interest
 
@@ -197,16 +198,22 @@ class BillingDunningRun(models.Model):
             for partner in partners.with_company(self.company_id)
             if partner.billing_account_state in ("on_hold", "blocked")
         }
+        ladders = {policy: self._ladder(policy) for policy in set(policies.values())}
+        currency = self.company_id.currency_id
+        tolerance = currency.round(self.company_id.billing_dunning_tolerance) - currency.rounding / 2
         exclusions, planned = [], []
         for row in rows:
-            reason = self._exclusion_reason(row, policies, on_hold)
+            reason = self._exclusion_reason(row, policies, on_hold, tolerance)
             if reason:
-                exclusions.append({"run_id": self.id, "move_id": row["move_id"], "reason": reason})
+                exclusions.append({
+                    "run_id": self.id, "company_id": self.company_id.id, "move_id": row["move_id"],
+                    "partner_id": row["partner_id"], "reason": reason,
+                })  # fmt: skip
                 continue
-            level = self._next_level(policies[row["partner_id"]], row)
+            level = self._next_level(ladders[policies[row["partner_id"]]], row)
             if level:
                 planned.append((row, level))
-        self.env["billing.dunning.exclusion"].create(exclusions)
+        insert_records(self.env["billing.dunning.exclusion"], exclusions)
         self._create_reminders(planned, partners)
         self.state = "planned"
         return True
@@ -251,13 +258,14 @@ class BillingDunningRun(models.Model):
                         WHERE rel.account_move_id = am.id
                    ) AS in_collection,
                    last.level_id AS last_level_id,
+                   last.level_sequence AS last_level_sequence,
                    last.reminder_date AS last_date,
                    hist.fee_dates,
                    COALESCE(hist.compensated, FALSE) AS compensated,
                    hist.interest_to
               FROM account_move am
               LEFT JOIN LATERAL (
-                   SELECT l.level_id, l.reminder_date
+                   SELECT l.level_id, l.reminder_date, lv.sequence AS level_sequence
                      FROM billing_reminder_line l
                      JOIN billing_dunning_level lv ON lv.id = l.level_id
                     WHERE l.move_id = am.id AND l.state != 'cancelled' AND l.is_dry_run IS NOT TRUE
@@ -291,8 +299,9 @@ class BillingDunningRun(models.Model):
             row["amount_residual_company"] = float(row["amount_residual_company"])
         return rows
 
-    def _exclusion_reason(self, row, policies, on_hold):
-        company = self.company_id
+    def _exclusion_reason(self, row, policies, on_hold, tolerance):
+        """Why an overdue invoice is left out, or nothing; ``tolerance``: the
+        company's tolerance less half a rounding unit (below it is too small)."""
         if row["disputed"]:
             return "disputed"
         if row["in_collection"]:
@@ -301,32 +310,32 @@ class BillingDunningRun(models.Model):
             return "promise"
         if row["partner_id"] in on_hold:
             return "on_hold"
-        if (
-            company.currency_id.compare_amounts(
-                row["amount_residual_company"], company.billing_dunning_tolerance
-            )
-            < 0
-        ):
+        if row["amount_residual_company"] < tolerance:
             return "tolerance"
         if not policies.get(row["partner_id"]) or not policies[row["partner_id"]].level_ids:
             return "no_policy"
         return False
 
-    def _next_level(self, policy, row):
-        """The level this invoice reaches today, or nothing."""
+    @api.model
+    def _ladder(self, policy):
+        """A policy's levels in order, each with its planning rule."""
         levels = policy.level_ids.sorted(lambda lv: (lv.sequence, lv.id))
-        last = self.env["billing.dunning.level"].browse(row["last_level_id"])
-        if last:
-            later = levels.filtered(lambda lv: (lv.sequence, lv.id) > (last.sequence, last.id))
-            level = later[:1]
-        else:
-            level = levels[:1]
-        if level and level_reached(level._as_planned_level(), row["due_date"], row["last_date"], self.date):
-            return level
+        return [(level, level._as_planned_level()) for level in levels]
+
+    def _next_level(self, ladder, row):
+        """The level this invoice reaches today, or nothing."""
+        if row["last_level_id"]:
+            last = (row["last_level_sequence"], row["last_level_id"])
+            ladder = [(level, rule) for level, rule in ladder if (level.sequence, level.id) > last]
+        if ladder:
+            level, rule = ladder[0]
+            if level_reached(rule, row["due_date"], row["last_date"], self.date):
+                return level
         return False
 
     def _create_reminders(self, planned, partners):
-        """One reminder per customer, level and currency, with a line per invoice."""
+        """One reminder per customer, level and currency, with a line per invoice
+        (inserted set-based: a run plans thousands of them)."""
         groups = defaultdict(list)
         for row, level in planned:
             groups[(row["partner_id"], level, row["currency_id"])].append(row)
@@ -343,7 +352,6 @@ class BillingDunningRun(models.Model):
             currency = self.env["res.currency"].browse(currency_id)
             lines = [charges.line_values(row, level, currency) for row in rows]
             fee = charges.reminder_fee(level, currency) if any(line["fee_charged"] for line in lines) else 0.0
-            extra = fee + sum(line["interest_amount"] + line["compensation_amount"] for line in lines)
             contact = contacts[partner_id]
             reminder_vals.append({
                 "run_id": self.id,
@@ -358,17 +366,42 @@ class BillingDunningRun(models.Model):
                 "fee_amount": fee,
                 "is_dry_run": self.is_dry_run,
                 "amount_residual_company": sum(row["amount_residual_company"] for row in rows),
-                "amount_charges_company": charges.convert(extra, currency, self.company_id.currency_id),
+                **self._reminder_totals(lines, fee, currency, charges),
+                "collection_deadline": False,
             })  # fmt: skip
             lines_per_reminder.append(lines)
-        reminders = self.env["billing.reminder"].create(reminder_vals)
+        reminders = insert_records(self.env["billing.reminder"], reminder_vals)
         line_vals = [
-            dict(line, reminder_id=reminder.id, level_id=reminder.level_id.id, is_dry_run=self.is_dry_run)
-            for reminder, lines in zip(reminders, lines_per_reminder, strict=True)
+            dict(
+                line,
+                reminder_id=reminder.id,
+                company_id=vals["company_id"],
+                state=vals["state"],
+                reminder_date=vals["date"],
+                days_overdue=(vals["date"] - line["due_date"]).days,
+                level_id=vals["level_id"],
+                is_dry_run=self.is_dry_run,
+            )
+            for reminder, vals, lines in zip(reminders, reminder_vals, lines_per_reminder, strict=True)
             for line in lines
         ]
-        self.env["billing.reminder.line"].create(line_vals)
+        insert_records(self.env["billing.reminder.line"], line_vals)
         return reminders
+
+    def _reminder_totals(self, lines, fee, currency, charges):
+        """The reminder's stored totals, as ``billing.reminder._compute_amounts`` sums them."""
+        residual = currency.round(sum(line["amount_residual"] for line in lines))
+        interest = currency.round(sum(line["interest_amount"] for line in lines))
+        compensation = currency.round(sum(line["compensation_amount"] for line in lines))
+        return {
+            "amount_residual": residual,
+            "interest_amount": interest,
+            "compensation_amount": compensation,
+            "amount_total": currency.round(residual + interest + compensation + fee),
+            "amount_charges_company": charges.convert(
+                fee + interest + compensation, currency, self.company_id.currency_id
+            ),
+        }
 
     def _invoice_contacts(self, partners):
         """The invoice address of each customer (one search for the whole set)."""
@@ -516,6 +549,7 @@ class DunningCharges:
         country = self.company.country_id or self.env.ref("base.dk")
         self.rates = self.env["billing.interest.rate"]._rates_for_country(country)
         self._currencies = {}
+        self._rates = {}
 
     def currency(self, code):
         if code not in self._currencies:
@@ -527,7 +561,14 @@ class DunningCharges:
         return self._currencies[code]
 
     def convert(self, amount, from_currency, to_currency):
-        return from_currency._convert(amount, to_currency, self.company, self.run.date)
+        if from_currency == to_currency:
+            return to_currency.round(amount)
+        key = (from_currency.id, to_currency.id)
+        if key not in self._rates:
+            self._rates[key] = from_currency._get_conversion_rate(
+                from_currency, to_currency, self.company, self.run.date
+            )
+        return to_currency.round(amount * self._rates[key])
 
     def reminder_fee(self, level, currency):
         return self.convert(level.fee_amount, self.company.currency_id, currency)

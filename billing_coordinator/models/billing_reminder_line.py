@@ -5,6 +5,8 @@ class BillingReminderLine(models.Model):
     _name = "billing.reminder.line"
     _description = "Payment Reminder Invoice"
     _order = "reminder_id, due_date, id"
+    # a line is written once, with its reminder, which carries who and when
+    _log_access = False
 
     reminder_id = fields.Many2one("billing.reminder", required=True, ondelete="cascade", index=True)
     company_id = fields.Many2one(related="reminder_id.company_id", store=True, index=True)

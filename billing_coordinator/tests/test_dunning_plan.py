@@ -121,6 +121,28 @@ class TestDunningPlan(DunningCommon):
         queries_for(1)  # warm the caches
         self.assertEqual(queries_for(25), queries_for(3))
 
+    def test_planned_reminders_hold_what_the_orm_computes(self):
+        """Planning writes reminders and lines set-based: every stored computed
+        field must hold what the ORM computes for it (fees, interest,
+        compensation, two currencies, a second level)."""
+        self._post_invoice(self.customer, 1000.0, due_in_days=-5)
+        self._plan()
+        self._post_invoice(self.customer, 333.33, due_in_days=-40)
+        self._post_invoice(self.customer, 200.0, due_in_days=-30, currency=self.eur)
+        with freeze_time(self.today + timedelta(days=10)):
+            run = self._plan()
+            self.assertEqual(run.reminder_ids.level_id, self.level_1 | self.level_2)
+            self.assertTrue(run.reminder_ids.filtered("fee_amount"))
+            self.assertTrue(run.reminder_ids.line_ids.filtered("interest_amount"))
+            for records in (run.reminder_ids, run.reminder_ids.line_ids, run.exclusion_ids):
+                computed = [name for name, field in records._fields.items() if field.store and field.compute]
+                records.invalidate_recordset()
+                stored = records.read(computed)
+                for name in computed:
+                    self.env.add_to_compute(records._fields[name], records)
+                records._recompute_recordset()
+                self.assertEqual(records.read(computed), stored, records._name)
+
     def test_other_company_sees_nothing_and_plans_its_own(self):
         company_b = self.setup_other_company(name="Company B")["company"]
         user_b = self._billing_user(

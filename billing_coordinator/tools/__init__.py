@@ -1,2 +1,3 @@
 from . import legal_profiles
 from . import dunning_rules
+from . import bulk_insert

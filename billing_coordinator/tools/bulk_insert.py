@@ -1,0 +1,104 @@
+"""One INSERT for thousands of system-generated records.
+
+A dunning run plans thousands of reminders and reminder lines at night. Through
+``create`` each record pays for defaults, inverse caches, value conversion and
+mail.thread's creation message and followers, which costs more than deciding
+what to remind. ``insert_records`` writes the rows of a model in one statement
+(one array per column, ``unnest``) and then checks access as ``create`` does.
+
+It is meant for records whose every stored value the caller computes: it refuses
+a value list that leaves out a stored computed field or a required field, so a
+field added later cannot silently stay empty.
+"""
+
+from odoo import fields
+from odoo.tools import SQL
+
+LOG_COLUMNS = ("create_uid", "create_date", "write_uid", "write_date")
+
+
+def insert_records(model, vals_list):
+    """Insert ``vals_list`` (dicts with the same keys) into ``model``'s table and
+    return the new records, in the order of ``vals_list``."""
+    if not vals_list:
+        return model.browse()
+    model.check_access("create")
+    names = list(vals_list[0])
+    _check_complete(model, names)
+    columns = {name: [vals[name] for vals in vals_list] for name in names}
+    if model._log_access:
+        now = fields.Datetime.now()
+        columns.update({
+            "create_uid": [model.env.uid] * len(vals_list), "create_date": [now] * len(vals_list),
+            "write_uid": [model.env.uid] * len(vals_list), "write_date": [now] * len(vals_list),
+        })  # fmt: skip
+    arrays = [
+        SQL("%s::%s[]", [_column_value(model._fields[name], value) for value in values],
+            SQL(model._fields[name].column_type[1]))
+        for name, values in columns.items()
+    ]  # fmt: skip
+    column_names = SQL(", ").join(SQL.identifier(name) for name in columns)
+    model.env.cr.execute(
+        SQL(
+            """INSERT INTO %(table)s (%(columns)s)
+               SELECT %(columns)s FROM unnest(%(arrays)s) WITH ORDINALITY AS row_(%(columns)s, position_)
+                ORDER BY position_
+            RETURNING id""",
+            table=SQL.identifier(model._table),
+            columns=column_names,
+            arrays=SQL(", ").join(arrays),
+        )
+    )
+    # ids come from the table's sequence in insertion order
+    records = model.browse(sorted(row[0] for row in model.env.cr.fetchall()))
+    _invalidate_inverses(model, names, vals_list)
+    records.check_access("create")
+    return records
+
+
+def _check_complete(model, names):
+    missing = [
+        name
+        for name, field in model._fields.items()
+        if field.store
+        and field.column_type
+        and name not in names
+        and name not in LOG_COLUMNS
+        and name != "id"
+        and (field.compute or field.related or field.required)
+    ]
+    if missing:
+        raise ValueError(f"insert_records({model._name}): no value for {', '.join(sorted(missing))}")
+
+
+def _column_value(field, value):
+    if field.translate:
+        raise ValueError(f"insert_records: translated field {field.name} is not supported")
+    if field.type == "many2one":
+        return value or None
+    if field.type in ("char", "text", "selection", "date", "datetime", "html"):
+        return value or None
+    if field.type in ("float", "monetary", "integer"):
+        return value or 0
+    if field.type == "boolean":
+        return bool(value)
+    raise ValueError(f"insert_records: field type {field.type} of {field.name} is not supported")
+
+
+def _invalidate_inverses(model, names, vals_list):
+    """The one2many caches of the parents now miss their new children."""
+    for name in names:
+        field = model._fields[name]
+        if field.type != "many2one":
+            continue
+        parents = model.env[field.comodel_name]
+        inverses = [
+            inverse.name
+            for inverse in parents._fields.values()
+            if inverse.type == "one2many"
+            and inverse.comodel_name == model._name
+            and inverse.inverse_name == name
+        ]
+        if inverses:
+            ids = {vals[name] for vals in vals_list if vals[name]}
+            parents.browse(ids).invalidate_recordset(inverses)
