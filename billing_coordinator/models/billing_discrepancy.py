@@ -206,14 +206,20 @@ class BillingDiscrepancy(models.Model):
 
     @api.depends("expected_amount", "received_amount", "currency_id", "company_id", "opened_on")
     def _compute_difference(self):
+        rates = {}  # detection opens thousands of tickets in a few currencies at once
         for ticket in self:
             ticket.difference = ticket.expected_amount - ticket.received_amount
-            ticket.difference_company = ticket.currency_id._convert(
-                ticket.difference,
-                ticket.company_id.currency_id or self.env.company.currency_id,
-                ticket.company_id or self.env.company,
-                ticket.opened_on or fields.Date.context_today(ticket),
-            )
+            company = ticket.company_id or self.env.company
+            key = (ticket.currency_id, company, ticket.opened_on or fields.Date.context_today(ticket))
+            if key not in rates:
+                rates[key] = (
+                    ticket.currency_id._get_conversion_rate(
+                        ticket.currency_id, company.currency_id, company, key[2]
+                    )
+                    if ticket.currency_id and ticket.currency_id != company.currency_id
+                    else 1.0
+                )
+            ticket.difference_company = company.currency_id.round(ticket.difference * rates[key])
 
     def _compute_counts(self):
         for ticket in self:

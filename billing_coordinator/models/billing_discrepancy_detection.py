@@ -62,12 +62,7 @@ class BillingDiscrepancyDetection(models.AbstractModel):
     def _detect_and_sync(self, companies, partners):
         self.env.flush_all()  # the rules read invoices, payments and lines in SQL
         facts = {}
-        for detector in (
-            self._detect_short_payments,
-            self._detect_duplicate_payments,
-            self._detect_overpayments,
-            self._detect_unapplied_payments,
-        ):
+        for detector in (self._detect_short_payments, self._detect_payment_facts):
             for fact in detector(companies, partners):
                 facts.setdefault((fact["company_id"], fact["detection_key"]), fact)
         return self._sync_detected_tickets(facts, companies, partners)
@@ -160,17 +155,59 @@ class BillingDiscrepancyDetection(models.AbstractModel):
             self._partner_filter(SQL("partner.commercial_partner_id"), partners),
         )
 
-    def _detect_duplicate_payments(self, companies, partners):
-        """A payment not applied in full that repeats an earlier one: same
-        customer, currency and amount, and the same memo or within the window,
-        while the customer has no open invoice of that amount it could pay."""
+    def _detect_payment_facts(self, companies, partners):
+        """The three rules on customer payments (duplicate, overpayment,
+        unapplied), in one query that reads the payments once."""
+        rules = {
+            "duplicate_payment": (self._duplicate_payments_sql(), self._duplicate_payment_fact),
+            "overpayment": (self._overpayments_sql(), self._overpayment_fact),
+            "unapplied_payment": (self._unapplied_payments_sql(), self._unapplied_payment_fact),
+        }
         self.env.cr.execute(
             SQL(
                 """
-            WITH pay AS (%(payments)s)
+            WITH pay AS MATERIALIZED (%(payments)s),
+                 open_amounts AS MATERIALIZED (%(open_amounts)s)
+            %(rules)s
+            """,
+                payments=self._customer_payments_sql(companies, partners),
+                open_amounts=self._open_invoice_amounts_sql(companies, partners),
+                rules=SQL(" UNION ALL ").join(
+                    SQL("(SELECT %s, rule.* FROM (%s) AS rule)", name, rule_sql)
+                    for name, (rule_sql, _fact) in rules.items()
+                ),
+            )
+        )
+        return [rules[rule][1](*row) for rule, *row in self.env.cr.fetchall()]
+
+    def _open_invoice_amounts_sql(self, companies, partners):
+        """The open amounts of the customers' open invoices (what a repeated
+        payment may legitimately pay)."""
+        return SQL(
+            """
+            SELECT DISTINCT company_id, commercial_partner_id, currency_id, amount_residual
+              FROM account_move
+             WHERE move_type = 'out_invoice'
+               AND state = 'posted'
+               AND payment_state IN ('not_paid', 'partial')
+               AND company_id = ANY(%s)
+               %s
+            """,
+            companies.ids,
+            self._partner_filter(SQL("commercial_partner_id"), partners),
+        )
+
+    # each rule selects (payment, other payment, company, customer, currency,
+    # amount, unapplied amount, invoices) from ``pay``
+
+    def _duplicate_payments_sql(self):
+        """A payment not applied in full that repeats an earlier one: same
+        customer, currency and amount, and the same memo or within the window,
+        while the customer has no open invoice of that amount it could pay."""
+        return SQL("""
             SELECT DISTINCT ON (later.id)
                    later.id, earlier.id, later.company_id, later.customer_id,
-                   later.currency_id, later.amount
+                   later.currency_id, later.amount, 0.0, ARRAY[]::int[]
               FROM pay later
               JOIN res_company company ON company.id = later.company_id
               JOIN pay earlier
@@ -182,107 +219,92 @@ class BillingDiscrepancyDetection(models.AbstractModel):
                AND (earlier.memo = later.memo
                     OR later.date - earlier.date <= COALESCE(company.billing_duplicate_window_days, 0))
              WHERE NOT later.reconciled
-               AND NOT EXISTS (
-                    SELECT 1 FROM account_move invoice
-                     WHERE invoice.commercial_partner_id = later.customer_id
-                       AND invoice.company_id = later.company_id
-                       AND invoice.currency_id = later.currency_id
-                       AND invoice.move_type = 'out_invoice'
-                       AND invoice.state = 'posted'
-                       AND invoice.payment_state IN ('not_paid', 'partial')
-                       AND invoice.amount_residual = later.amount)
+               -- NOT IN: a hashed lookup whatever the row estimates of the CTEs
+               AND (later.company_id, later.customer_id, later.currency_id, later.amount) NOT IN (
+                    SELECT company_id, commercial_partner_id, currency_id, amount_residual FROM open_amounts)
              ORDER BY later.id, earlier.date DESC, earlier.id DESC
-            """,
-                payments=self._customer_payments_sql(companies, partners),
-            )
-        )
-        return [
-            {
-                "detection_key": f"duplicate_payment:{payment_id}",
-                "discrepancy_type": "duplicate_payment",
-                "company_id": company_id,
-                "partner_id": partner_id,
-                "currency_id": currency_id,
-                "expected_amount": amount,
-                "received_amount": 2 * amount,
-                "invoice_ids": [],
-                "payment_ids": [earlier_id, payment_id],
-            }
-            for payment_id, earlier_id, company_id, partner_id, currency_id, amount in self.env.cr.fetchall()
-        ]
+        """)
 
-    def _detect_overpayments(self, companies, partners):
+    def _duplicate_payment_fact(
+        self, payment_id, earlier_id, company_id, partner_id, currency_id, amount, *_rest
+    ):
+        return {
+            "detection_key": f"duplicate_payment:{payment_id}",
+            "discrepancy_type": "duplicate_payment",
+            "company_id": company_id,
+            "partner_id": partner_id,
+            "currency_id": currency_id,
+            "expected_amount": amount,
+            "received_amount": 2 * amount,
+            "invoice_ids": [],
+            "payment_ids": [earlier_id, payment_id],
+        }
+
+    def _overpayments_sql(self):
         """Payments applied to invoices that still leave unapplied credit above
         tolerance."""
-        self.env.cr.execute(
-            SQL(
-                """
-            WITH pay AS (%(payments)s)
-            SELECT pay.id, pay.company_id, pay.customer_id, pay.currency_id, pay.amount,
+        return SQL(
+            """
+            SELECT pay.id, NULL::int, pay.company_id, pay.customer_id, pay.currency_id, pay.amount,
                    CASE WHEN pay.currency_id = company.currency_id THEN -pay.amount_residual
-                        ELSE -pay.amount_residual_currency END AS unapplied,
+                        ELSE -pay.amount_residual_currency END,
                    ARRAY(SELECT DISTINCT debit.move_id
                            FROM account_partial_reconcile part
                            JOIN account_move_line debit ON debit.id = part.debit_move_id
-                          WHERE part.credit_move_id = pay.line_id) AS invoice_ids
+                          WHERE part.credit_move_id = pay.line_id)
               FROM pay
               JOIN res_company company ON company.id = pay.company_id
              WHERE pay.applied
                AND NOT pay.reconciled
-               AND -pay.amount_residual > %(tolerance)s
+               AND -pay.amount_residual > %s
             """,
-                payments=self._customer_payments_sql(companies, partners),
-                tolerance=_tolerance_sql(SQL("pay.balance")),
-            )
+            _tolerance_sql(SQL("pay.balance")),
         )
-        return [
-            {
-                "detection_key": f"overpayment:{payment_id}",
-                "discrepancy_type": "overpayment",
-                "company_id": company_id,
-                "partner_id": partner_id,
-                "currency_id": currency_id,
-                "expected_amount": amount - unapplied,
-                "received_amount": amount,
-                "invoice_ids": invoice_ids,
-                "payment_ids": [payment_id],
-            }
-            for payment_id, company_id, partner_id, currency_id, amount, unapplied, invoice_ids in (
-                self.env.cr.fetchall()
-            )
-        ]
 
-    def _detect_unapplied_payments(self, companies, partners):
+    def _overpayment_fact(
+        self, payment_id, _other, company_id, partner_id, currency_id, amount, unapplied, invoice_ids
+    ):
+        return {
+            "detection_key": f"overpayment:{payment_id}",
+            "discrepancy_type": "overpayment",
+            "company_id": company_id,
+            "partner_id": partner_id,
+            "currency_id": currency_id,
+            "expected_amount": amount - unapplied,
+            "received_amount": amount,
+            "invoice_ids": invoice_ids,
+            "payment_ids": [payment_id],
+        }
+
+    def _unapplied_payments_sql(self):
         """Payments not reconciled with anything more than N days after their date."""
-        self.env.cr.execute(
-            SQL(
-                """
-            WITH pay AS (%(payments)s)
-            SELECT pay.id, pay.company_id, pay.customer_id, pay.currency_id, pay.amount
+        return SQL(
+            """
+            SELECT pay.id, NULL::int, pay.company_id, pay.customer_id, pay.currency_id, pay.amount,
+                   0.0, ARRAY[]::int[]
               FROM pay
               JOIN res_company company ON company.id = pay.company_id
              WHERE NOT pay.applied
                AND NOT pay.reconciled
-               AND pay.date <= %(today)s::date - COALESCE(company.billing_discrepancy_days, 0)
+               AND pay.date <= %s::date - COALESCE(company.billing_discrepancy_days, 0)
             """,
-                payments=self._customer_payments_sql(companies, partners),
-                today=fields.Date.context_today(self),
-            )
+            fields.Date.context_today(self),
         )
-        return [
-            {
-                "detection_key": f"unapplied_payment:{payment_id}",
-                "discrepancy_type": "unapplied_payment",
-                "company_id": company_id,
-                "partner_id": partner_id,
-                "currency_id": currency_id,
-                "expected_amount": 0.0,
-                "received_amount": amount,
-                "invoice_ids": [],
-                "payment_ids": [payment_id],
-            }
-            for payment_id, company_id, partner_id, currency_id, amount in self.env.cr.fetchall()
-        ]
+
+    def _unapplied_payment_fact(
+        self, payment_id, _other, company_id, partner_id, currency_id, amount, *_rest
+    ):
+        return {
+            "detection_key": f"unapplied_payment:{payment_id}",
+            "discrepancy_type": "unapplied_payment",
+            "company_id": company_id,
+            "partner_id": partner_id,
+            "currency_id": currency_id,
+            "expected_amount": 0.0,
+            "received_amount": amount,
+            "invoice_ids": [],
+            "payment_ids": [payment_id],
+        }
 
     # ------------------------------------------------------------------
     # tickets from facts
