@@ -277,7 +277,9 @@ class ResPartner(models.Model):
 
     @api.model
     def _next_action_label(self, activity):
-        return (activity.summary or activity.activity_type_id.name or activity.res_name) if activity else False
+        if not activity:
+            return False
+        return activity.summary or activity.activity_type_id.name or activity.res_name
 
     def _put_computed_values(self, fname, values):
         """Put one computed value per record into the cache, a column at a time.
