@@ -142,21 +142,25 @@ class BillingReminder(models.Model):
         failure is recorded on its reminder and the others still go out."""
         now = fields.Datetime.now()
         self._render_letters_together()
+        mails = self._render_mails_together()
         sent = self.browse()
         for reminder in self:
             try:
                 with self.env.cr.savepoint():
-                    reminder._send_one()
+                    reminder._send_one(mails.get(reminder.id))
                 sent |= reminder
             except Exception as error:
                 # recorded on the reminder and retried next run: nothing is lost
                 _logger.warning("Reminder %s could not be sent: %s", reminder.id, error)
+                if mails.get(reminder.id):
+                    mails[reminder.id].unlink()  # queued for this batch: must not go out
                 reminder._record_failure(str(error), now)
         sent.write({"state": "sent", "sent_date": fields.Date.context_today(self), "send_attempted_at": now})
         sent._log_on_customers()
         return sent
 
-    def _send_one(self):
+    def _send_one(self, mail=None):
+        """Send this reminder; ``mail``: its e-mail when the batch already queued it."""
         self.ensure_one()
         level = self.level_id
         attachment = self._render_letter()
@@ -167,16 +171,42 @@ class BillingReminder(models.Model):
                         "The invoice contact %(name)s has no e-mail address.", name=self.contact_id.name
                     )
                 )
-            template = level.mail_template_id or self.env.ref(
-                "billing_coordinator.mail_template_billing_reminder"
-            )
-            values = {"attachment_ids": [Command.link(attachment.id)]} if attachment else {}
-            self.mail_id = template.send_mail(self.id, email_values=values)
+            if not mail:
+                # outgoing e-mails are the administrator's records, as send_mail creates them
+                mail = self.env["mail.mail"].sudo().browse(self._mail_template().send_mail(self.id))
+            if attachment:
+                mail.attachment_ids = [Command.link(attachment.id)]
+            self.mail_id = mail
         if level.schedule_call:
             self._schedule_call()
         if self.company_id.billing_dunning_fee_mode == "invoice" and not self.fee_move_id:
             self._post_charges_invoice()
         self.send_error = False
+
+    def _mail_template(self):
+        self.ensure_one()
+        default = self.env.ref("billing_coordinator.mail_template_billing_reminder")
+        return self.level_id.mail_template_id or default
+
+    def _render_mails_together(self):
+        """Queue the e-mails of a batch with one rendering per template (Odoo
+        compiles a template's body once per rendering call, not once per
+        e-mail). ``{reminder id: mail}``; whatever goes wrong, the e-mails are
+        left to the per-reminder path, which records its own failure."""
+        mails = {}
+        todo = self.filtered(lambda r: r.channel == "email" and r.contact_id.email)
+        for template, reminders in todo.grouped(lambda r: r._mail_template()).items():
+            try:
+                with self.env.cr.savepoint():
+                    queued = template.send_mail_batch(reminders.ids)
+                mails.update(zip(reminders.ids, queued, strict=True))
+            except Exception as error:  # the per-reminder path takes over and records failures
+                _logger.warning(
+                    "E-mails of reminders %s could not be rendered together, rendering one by one: %s",
+                    reminders.ids,
+                    error,
+                )
+        return mails
 
     def _render_letter(self):
         if self.env.context.get("billing_dunning_skip_pdf"):

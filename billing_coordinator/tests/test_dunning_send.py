@@ -3,6 +3,7 @@ from unittest.mock import patch
 
 from freezegun import freeze_time
 
+from odoo.exceptions import UserError
 from odoo.tests import Form, tagged
 
 from .common_dunning import DunningCommon
@@ -114,6 +115,35 @@ class TestDunningSend(DunningCommon):
         self.assertIn(english.invoice_date_due.strftime("%m/%d/%Y"), en_mail.body_html)
         self.assertIn("1,234.50", en_mail.body_html)
         self.assertEqual(da_mail.recipient_ids, self.customer)
+
+    def test_reminder_failing_after_its_email_was_queued_sends_no_email(self):
+        """The batch queues every e-mail at once; a reminder that fails later
+        (here its charges invoice) must not leave its e-mail in the queue."""
+        self._post_invoice(self.customer, 1000.0, due_in_days=-30)
+        self._post_invoice(self.english, 1000.0, due_in_days=-30)
+        run = self._plan()
+        reminder_class = type(self.env["billing.reminder"])
+        post_charges = reminder_class._post_charges_invoice
+
+        def journal_locked_for_english(reminder):
+            if reminder.partner_id == self.english:
+                raise UserError("The charges journal is locked.")
+            return post_charges(reminder)
+
+        with patch.object(reminder_class, "_post_charges_invoice", journal_locked_for_english):
+            run._send()
+        failed = run.reminder_ids.filtered(lambda r: r.partner_id == self.english)
+        sent = run.reminder_ids - failed
+        self.assertEqual(failed.state, "failed")
+        self.assertIn("journal is locked", failed.send_error)
+        self.assertFalse(failed.mail_id)
+        self.assertFalse(self._mails(failed))
+        self.assertEqual(sent.state, "sent")
+        self.assertEqual(len(self._mails(sent)), 1)
+        with freeze_time(self.today + timedelta(days=1)):
+            self.Run._cron_dunning(self.company)
+        self.assertEqual(failed.state, "sent")
+        self.assertEqual(len(self._mails(failed)), 1)
 
     def test_reminder_goes_to_the_invoice_contact(self):
         contact = self.env["res.partner"].create({
