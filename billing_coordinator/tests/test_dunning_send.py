@@ -3,7 +3,6 @@ from unittest.mock import patch
 
 from freezegun import freeze_time
 
-from odoo.exceptions import UserError
 from odoo.tests import Form, tagged
 
 from .common_dunning import DunningCommon
@@ -127,7 +126,7 @@ class TestDunningSend(DunningCommon):
 
         def journal_locked_for_english(reminder):
             if reminder.partner_id == self.english:
-                raise UserError("The charges journal is locked.")
+                raise RuntimeError("The charges journal is locked.")
             return post_charges(reminder)
 
         with patch.object(reminder_class, "_post_charges_invoice", journal_locked_for_english):
