@@ -159,9 +159,9 @@ class BillingDiscrepancyDetection(models.AbstractModel):
         """The three rules on customer payments (duplicate, overpayment,
         unapplied), in one query that reads the payments once."""
         rules = {
-            "duplicate_payment": (self._duplicate_payments_sql(), self._duplicate_payment_fact),
-            "overpayment": (self._overpayments_sql(), self._overpayment_fact),
-            "unapplied_payment": (self._unapplied_payments_sql(), self._unapplied_payment_fact),
+            "duplicate_payment": self._duplicate_payments_sql(),
+            "overpayment": self._overpayments_sql(),
+            "unapplied_payment": self._unapplied_payments_sql(),
         }
         self.env.cr.execute(
             SQL(
@@ -174,11 +174,31 @@ class BillingDiscrepancyDetection(models.AbstractModel):
                 open_amounts=self._open_invoice_amounts_sql(companies, partners),
                 rules=SQL(" UNION ALL ").join(
                     SQL("(SELECT %s, rule.* FROM (%s) AS rule)", name, rule_sql)
-                    for name, (rule_sql, _fact) in rules.items()
+                    for name, rule_sql in rules.items()
                 ),
             )
         )
-        return [rules[rule][1](*row) for rule, *row in self.env.cr.fetchall()]
+        return [self._payment_fact(*row) for row in self.env.cr.fetchall()]
+
+    def _payment_fact(
+        self, rule, payment_id, other_id, company_id, partner_id, currency_id, amount, unapplied, invoice_ids
+    ):
+        expected, received = {
+            "duplicate_payment": (amount, 2 * amount),
+            "overpayment": (amount - unapplied, amount),
+            "unapplied_payment": (0.0, amount),
+        }[rule]
+        return {
+            "detection_key": f"{rule}:{payment_id}",
+            "discrepancy_type": rule,
+            "company_id": company_id,
+            "partner_id": partner_id,
+            "currency_id": currency_id,
+            "expected_amount": expected,
+            "received_amount": received,
+            "invoice_ids": invoice_ids,
+            "payment_ids": [other_id, payment_id] if other_id else [payment_id],
+        }
 
     def _open_invoice_amounts_sql(self, companies, partners):
         """The open amounts of the customers' open invoices (what a repeated
@@ -225,21 +245,6 @@ class BillingDiscrepancyDetection(models.AbstractModel):
              ORDER BY later.id, earlier.date DESC, earlier.id DESC
         """)
 
-    def _duplicate_payment_fact(
-        self, payment_id, earlier_id, company_id, partner_id, currency_id, amount, *_rest
-    ):
-        return {
-            "detection_key": f"duplicate_payment:{payment_id}",
-            "discrepancy_type": "duplicate_payment",
-            "company_id": company_id,
-            "partner_id": partner_id,
-            "currency_id": currency_id,
-            "expected_amount": amount,
-            "received_amount": 2 * amount,
-            "invoice_ids": [],
-            "payment_ids": [earlier_id, payment_id],
-        }
-
     def _overpayments_sql(self):
         """Payments applied to invoices that still leave unapplied credit above
         tolerance."""
@@ -261,21 +266,6 @@ class BillingDiscrepancyDetection(models.AbstractModel):
             _tolerance_sql(SQL("pay.balance")),
         )
 
-    def _overpayment_fact(
-        self, payment_id, _other, company_id, partner_id, currency_id, amount, unapplied, invoice_ids
-    ):
-        return {
-            "detection_key": f"overpayment:{payment_id}",
-            "discrepancy_type": "overpayment",
-            "company_id": company_id,
-            "partner_id": partner_id,
-            "currency_id": currency_id,
-            "expected_amount": amount - unapplied,
-            "received_amount": amount,
-            "invoice_ids": invoice_ids,
-            "payment_ids": [payment_id],
-        }
-
     def _unapplied_payments_sql(self):
         """Payments not reconciled with anything more than N days after their date."""
         return SQL(
@@ -290,21 +280,6 @@ class BillingDiscrepancyDetection(models.AbstractModel):
             """,
             fields.Date.context_today(self),
         )
-
-    def _unapplied_payment_fact(
-        self, payment_id, _other, company_id, partner_id, currency_id, amount, *_rest
-    ):
-        return {
-            "detection_key": f"unapplied_payment:{payment_id}",
-            "discrepancy_type": "unapplied_payment",
-            "company_id": company_id,
-            "partner_id": partner_id,
-            "currency_id": currency_id,
-            "expected_amount": 0.0,
-            "received_amount": amount,
-            "invoice_ids": [],
-            "payment_ids": [payment_id],
-        }
 
     # ------------------------------------------------------------------
     # tickets from facts
