@@ -3,7 +3,9 @@ import logging
 from psycopg2 import IntegrityError
 
 from odoo import api, fields, models
-from odoo.tools import SQL
+from odoo.tools import SQL, float_compare
+
+from .billing_discrepancy_stage import CLOSED_STATES
 
 _logger = logging.getLogger(__name__)
 
@@ -80,28 +82,26 @@ class BillingDiscrepancyDetection(models.AbstractModel):
         self.env.cr.execute(
             SQL(
                 """
-            WITH payments AS (
-                SELECT debit.move_id,
-                       MAX(part.max_date) AS paid_on,
-                       ARRAY_AGG(DISTINCT credit.payment_id)
-                           FILTER (WHERE credit.payment_id IS NOT NULL) AS payment_ids
-                  FROM account_partial_reconcile part
-                  JOIN account_move_line debit ON debit.id = part.debit_move_id
-                  JOIN account_move_line credit ON credit.id = part.credit_move_id
-                 WHERE part.company_id = ANY(%(companies)s)
-                 GROUP BY debit.move_id
-            )
             SELECT move.id, move.company_id, move.commercial_partner_id, move.currency_id,
-                   move.amount_total, move.amount_residual, payments.payment_ids
+                   move.amount_total, move.amount_residual, paid.payment_ids
               FROM account_move move
               JOIN res_company company ON company.id = move.company_id
-              JOIN payments ON payments.move_id = move.id
+             -- the partly paid invoices first, then only their own reconciliations
+             CROSS JOIN LATERAL (
+                   SELECT MAX(part.max_date) AS paid_on,
+                          ARRAY_AGG(DISTINCT credit.payment_id)
+                              FILTER (WHERE credit.payment_id IS NOT NULL) AS payment_ids
+                     FROM account_move_line debit
+                     JOIN account_partial_reconcile part ON part.debit_move_id = debit.id
+                     JOIN account_move_line credit ON credit.id = part.credit_move_id
+                    WHERE debit.move_id = move.id
+             ) paid
              WHERE move.move_type = 'out_invoice'
                AND move.state = 'posted'
                AND move.payment_state = 'partial'
                AND move.company_id = ANY(%(companies)s)
                %(partner_filter)s
-               AND payments.paid_on <= %(today)s::date - COALESCE(company.billing_discrepancy_days, 0)
+               AND paid.paid_on <= %(today)s::date - COALESCE(company.billing_discrepancy_days, 0)
                AND move.amount_residual_signed > %(tolerance)s
             """,
                 companies=companies.ids,
@@ -128,31 +128,46 @@ class BillingDiscrepancyDetection(models.AbstractModel):
         ]
 
     def _customer_payments_sql(self, companies, partners):
-        """Posted inbound customer payments with their receivable line."""
+        """Posted inbound customer payments (what a later payment may repeat)."""
         return SQL(
             """
-            SELECT payment.id, payment.company_id, partner.commercial_partner_id AS customer_id,
+            SELECT payment.id, payment.move_id, payment.company_id,
+                   partner.commercial_partner_id AS customer_id,
                    payment.currency_id, payment.amount, payment.date,
-                   NULLIF(TRIM(payment.memo), '') AS memo,
-                   line.id AS line_id, line.balance, line.amount_residual,
-                   line.amount_residual_currency, line.reconciled,
-                   EXISTS(SELECT 1 FROM account_partial_reconcile part
-                           WHERE part.credit_move_id = line.id) AS applied
+                   NULLIF(TRIM(payment.memo), '') AS memo
               FROM account_payment payment
               JOIN res_partner partner ON partner.id = payment.partner_id
-              JOIN account_move_line line ON line.move_id = payment.move_id
-              JOIN account_account account ON account.id = line.account_id
              WHERE payment.payment_type = 'inbound'
                AND payment.partner_type = 'customer'
                AND payment.state IN ('in_process', 'paid')
                AND payment.company_id = ANY(%s)
                %s
-               AND line.parent_state = 'posted'
-               AND line.balance < 0
-               AND account.account_type = 'asset_receivable'
             """,
             companies.ids,
             self._partner_filter(SQL("partner.commercial_partner_id"), partners),
+        )
+
+    def _open_payments_sql(self, companies):
+        """The payments of ``payments`` whose receivable line is not fully
+        reconciled (found through Odoo's index on unreconciled lines), with that
+        line and whether any part of it is applied."""
+        return SQL(
+            """
+            SELECT payment.*, line.id AS line_id, line.balance, line.amount_residual,
+                   line.amount_residual_currency,
+                   EXISTS(SELECT 1 FROM account_partial_reconcile part
+                           WHERE part.credit_move_id = line.id) AS applied
+              FROM account_move_line line
+              JOIN payments payment ON payment.move_id = line.move_id
+             WHERE line.reconciled IS NOT TRUE
+               -- the account ids as an array: PostgreSQL then reads the index
+               AND line.account_id = ANY(ARRAY(
+                    SELECT id FROM account_account WHERE account_type = 'asset_receivable'))
+               AND line.parent_state = 'posted'
+               AND line.balance < 0
+               AND line.company_id = ANY(%s)
+            """,
+            companies.ids,
         )
 
     def _detect_payment_facts(self, companies, partners):
@@ -166,11 +181,13 @@ class BillingDiscrepancyDetection(models.AbstractModel):
         self.env.cr.execute(
             SQL(
                 """
-            WITH pay AS MATERIALIZED (%(payments)s),
+            WITH payments AS MATERIALIZED (%(payments)s),
+                 pay AS MATERIALIZED (%(open_payments)s),
                  open_amounts AS MATERIALIZED (%(open_amounts)s)
             %(rules)s
             """,
                 payments=self._customer_payments_sql(companies, partners),
+                open_payments=self._open_payments_sql(companies),
                 open_amounts=self._open_invoice_amounts_sql(companies, partners),
                 rules=SQL(" UNION ALL ").join(
                     SQL("(SELECT %s, rule.* FROM (%s) AS rule)", name, rule_sql)
@@ -218,7 +235,8 @@ class BillingDiscrepancyDetection(models.AbstractModel):
         )
 
     # each rule selects (payment, other payment, company, customer, currency,
-    # amount, unapplied amount, invoices) from ``pay``
+    # amount, unapplied amount, invoices) from ``pay``, the payments not fully
+    # reconciled (``_open_payments_sql``)
 
     def _duplicate_payments_sql(self):
         """A payment not applied in full that repeats an earlier one: same
@@ -230,7 +248,7 @@ class BillingDiscrepancyDetection(models.AbstractModel):
                    later.currency_id, later.amount, 0.0, ARRAY[]::int[]
               FROM pay later
               JOIN res_company company ON company.id = later.company_id
-              JOIN pay earlier
+              JOIN payments earlier
                 ON earlier.company_id = later.company_id
                AND earlier.customer_id = later.customer_id
                AND earlier.currency_id = later.currency_id
@@ -238,9 +256,8 @@ class BillingDiscrepancyDetection(models.AbstractModel):
                AND (earlier.date, earlier.id) < (later.date, later.id)
                AND (earlier.memo = later.memo
                     OR later.date - earlier.date <= COALESCE(company.billing_duplicate_window_days, 0))
-             WHERE NOT later.reconciled
-               -- NOT IN: a hashed lookup whatever the row estimates of the CTEs
-               AND (later.company_id, later.customer_id, later.currency_id, later.amount) NOT IN (
+             -- NOT IN: a hashed lookup whatever the row estimates of the CTEs
+             WHERE (later.company_id, later.customer_id, later.currency_id, later.amount) NOT IN (
                     SELECT company_id, commercial_partner_id, currency_id, amount_residual FROM open_amounts)
              ORDER BY later.id, earlier.date DESC, earlier.id DESC
         """)
@@ -260,7 +277,6 @@ class BillingDiscrepancyDetection(models.AbstractModel):
               FROM pay
               JOIN res_company company ON company.id = pay.company_id
              WHERE pay.applied
-               AND NOT pay.reconciled
                AND -pay.amount_residual > %s
             """,
             _tolerance_sql(SQL("pay.balance")),
@@ -275,7 +291,6 @@ class BillingDiscrepancyDetection(models.AbstractModel):
               FROM pay
               JOIN res_company company ON company.id = pay.company_id
              WHERE NOT pay.applied
-               AND NOT pay.reconciled
                AND pay.date <= %s::date - COALESCE(company.billing_discrepancy_days, 0)
             """,
             fields.Date.context_today(self),
@@ -292,19 +307,26 @@ class BillingDiscrepancyDetection(models.AbstractModel):
             for key, fact in facts.items()
             if not (key[1].startswith("unapplied_payment:") and key[1].split(":")[1] in duplicated)
         }
-        domain = [("company_id", "in", companies.ids), ("detection_key", "!=", False)]
-        if partners:
-            domain.append(("partner_id", "in", partners.ids))
-        existing = self.search(domain)
-        by_key = {(ticket.company_id.id, ticket.detection_key): ticket for ticket in existing}
-        created = self._create_detected([fact for key, fact in facts.items() if key not in by_key])
+        existing = self._detected_tickets(companies, partners)
+        created = self._create_detected([fact for key, fact in facts.items() if key not in existing])
         resolving = self.env.context.get("billing_resolving_ticket_id")
-        open_tickets = existing.filtered(
-            lambda t: (not t.is_closed or t.resolution == "facts_gone") and t.id != resolving
-        )
+        todo = {}  # ticket id: its fact, or None when the fact is gone
+        for key, (ticket_id, closed, resolution, expected, received, rounding) in existing.items():
+            if ticket_id == resolving or (closed and resolution != "facts_gone"):
+                continue  # closed by a person: stays closed
+            fact = facts.get(key)
+            if not fact:
+                if not closed:
+                    todo[ticket_id] = None
+            elif (
+                closed
+                or float_compare(expected, fact["expected_amount"], precision_rounding=rounding)
+                or (float_compare(received, fact["received_amount"], precision_rounding=rounding))
+            ):
+                todo[ticket_id] = fact
         vanished = self.browse()
-        for ticket in open_tickets._lock_for_update():
-            fact = facts.get((ticket.company_id.id, ticket.detection_key))
+        for ticket in self.browse(todo)._lock_for_update():
+            fact = todo[ticket.id]
             if not fact:
                 vanished |= ticket.filtered(lambda t: not t.is_closed)
             elif ticket.is_closed:
@@ -313,6 +335,42 @@ class BillingDiscrepancyDetection(models.AbstractModel):
                 ticket._refresh_from_fact(fact)
         vanished._close_facts_gone()
         return created
+
+    def _detected_tickets(self, companies, partners):
+        """``{(company id, detection key): (id, closed, resolution, expected,
+        received, currency rounding)}`` of the tickets the detection opened, read
+        in one query: a nightly scan compares thousands of them and changes few."""
+        self.flush_model(["company_id", "detection_key", "state", "resolution", "expected_amount",
+                          "received_amount", "currency_id", "partner_id"])  # fmt: skip
+        self.env.cr.execute(
+            SQL(
+                """
+            SELECT ticket.company_id, ticket.detection_key, ticket.id, ticket.state IN %(closed)s,
+                   ticket.resolution, ticket.expected_amount, ticket.received_amount, currency.rounding
+              FROM billing_discrepancy ticket
+              JOIN res_currency currency ON currency.id = ticket.currency_id
+             WHERE ticket.company_id = ANY(%(companies)s)
+               AND ticket.detection_key IS NOT NULL
+               %(partner_filter)s
+            """,
+                closed=CLOSED_STATES,
+                companies=companies.ids,
+                partner_filter=self._partner_filter(SQL("ticket.partner_id"), partners),
+            )
+        )
+        return {
+            (company_id, key): (
+                ticket_id,
+                closed,
+                resolution,
+                float(expected),
+                float(received),
+                float(rounding),
+            )
+            for company_id, key, ticket_id, closed, resolution, expected, received, rounding in (
+                self.env.cr.fetchall()
+            )
+        }
 
     def _create_detected(self, facts):
         if not facts:
