@@ -218,10 +218,14 @@ def main():
     parser.add_argument("--size", choices=sorted(benchlib.SIZES), default="S")
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--only", help="comma-separated operations (the others are not run)")
+    parser.add_argument(
+        "--out", help="write the table here (default: bench/results/<size>.md, unless --only is given)"
+    )
     args = parser.parse_args()
     generate.build(args.size)
     only = set(args.only.split(",")) if args.only else None
-    out = benchlib.BENCH / "results" / f"{args.size}.md"
+    out = Path(args.out).resolve() if args.out else benchlib.BENCH / "results" / f"{args.size}.md"
+    write = not only or bool(args.out)
     out.parent.mkdir(exist_ok=True)
     measured = {
         op: {"status": "not run (--only)" if only and op not in only else "pending"} for op, *_ in ROWS
@@ -231,12 +235,12 @@ def main():
             continue
         log(f"{label} ...")
         measured[op] = measure(args.size, op, with_oca, args.reps)
-        if not only:  # written after every row: an interrupted run leaves "pending" rows, no guesses
+        if write:  # written after every row: an interrupted run leaves "pending" rows, no guesses
             out.write_text(report(args.size, measured), encoding="utf-8")
     text = report(args.size, measured)
     print(text)
-    if not only:
-        log(f"written to {out.relative_to(benchlib.ROOT)}")
+    if write:
+        log(f"written to {out}")
     failed = [op for op, m in measured.items() if m["status"] == "failed"]
     return 1 if failed else 0
 
