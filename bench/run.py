@@ -152,7 +152,8 @@ def ratios_table(measured, labels):
                         f"{m['status'] if m['status'] != 'ok' else r['status']} |")  # fmt: skip
             continue
         ratio = m["wall"] / r["wall"] if r["wall"] else float("inf")
-        rows.append(f"| {labels[op]} | {labels[ref]} | {ratio:.2f}x | {reads} | {verdict(ratio, target)} |")
+        shown = f"{ratio:.2f}x" + (f" ({1 / ratio:.1f}x faster)" if 0 < ratio < 1 else "")
+        rows.append(f"| {labels[op]} | {labels[ref]} | {shown} | {reads} | {verdict(ratio, target)} |")
     over = [labels[op] for op, m in measured.items() if m["status"] == "ok" and m["rss_mib"] > RSS_LIMIT_MIB]
     rss_line = f"Peak RSS under {RSS_LIMIT_MIB} MiB for every measured operation: " + (
         "**MISSED** by " + ", ".join(over) if over else "met"
