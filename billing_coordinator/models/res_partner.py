@@ -259,7 +259,7 @@ class ResPartner(models.Model):
         """All figures of all records in one query on the view, for the current company."""
         company = self.env.company
         rows = self.env["billing.partner.ar"].sudo()._figures_for(self._origin.ids, company)
-        rows = [rows.get(partner_id) for partner_id in self._origin._ids]
+        rows = [rows.get(partner._origin.id) for partner in self]  # new records have no figures
         activities = (
             self.env["mail.activity"]
             .sudo()

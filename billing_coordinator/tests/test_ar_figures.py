@@ -77,6 +77,14 @@ class TestArFigures(AccountsCommon):
         self.assertEqual(nobody.billing_open_invoice_count, 0)
         self.assertFalse(nobody.billing_last_payment_date)
 
+    def test_new_customer_in_the_form_shows_zero_next_to_existing_ones(self):
+        """Figures computed for a new (unsaved) customer together with saved ones."""
+        draft = self.env["res.partner"].new({"name": "Ny Kunde ApS", "is_company": True})
+        both = draft | self.debtor
+        self.assertEqual(both.mapped("billing_open_balance"), [0.0, self.debtor.billing_open_balance])
+        self.assertEqual(draft.billing_open_invoice_count, 0)
+        self.assertEqual(self.debtor.billing_open_invoice_count, 3)
+
     def test_sort_and_filter_the_customer_list(self):
         small = self._good_customer(name="Lille Skyldner ApS")
         self._post_invoice(small, 50.0, due_in_days=-70)
