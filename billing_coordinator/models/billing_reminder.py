@@ -189,10 +189,10 @@ class BillingReminder(models.Model):
         return self.level_id.mail_template_id or default
 
     def _render_mails_together(self):
-        """Queue the e-mails of a batch with one rendering per template (Odoo
-        compiles a template's body once per rendering call, not once per
-        e-mail). ``{reminder id: mail}``; whatever goes wrong, the e-mails are
-        left to the per-reminder path, which records its own failure."""
+        """Queue the e-mails of a batch with one ``send_mail_batch`` per template
+        (one rendering pass and one batched create instead of one per reminder).
+        ``{reminder id: mail}``; whatever goes wrong, the e-mails are left to the
+        per-reminder path, which records its own failure."""
         mails = {}
         todo = self.filtered(lambda r: r.channel == "email" and r.contact_id.email)
         for template, reminders in todo.grouped(lambda r: r._mail_template()).items():
