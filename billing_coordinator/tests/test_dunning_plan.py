@@ -90,6 +90,7 @@ class TestDunningPlan(DunningCommon):
         self.assertEqual(run.customer_count, 1)
         self.assertEqual(run.amount_overdue, 1000.0)
         self.assertEqual(run.exclusion_count, 6)
+        self._assert_stored_as_computed(run.exclusion_ids)
         # a dry run sends nothing and leaves the real run free to plan
         self.assertEqual(run.reminder_ids.state, "draft")
         self.assertEqual(len(self._plan().reminder_ids), 1)
@@ -134,14 +135,19 @@ class TestDunningPlan(DunningCommon):
             self.assertEqual(run.reminder_ids.level_id, self.level_1 | self.level_2)
             self.assertTrue(run.reminder_ids.filtered("fee_amount"))
             self.assertTrue(run.reminder_ids.line_ids.filtered("interest_amount"))
-            for records in (run.reminder_ids, run.reminder_ids.line_ids, run.exclusion_ids):
-                computed = [name for name, field in records._fields.items() if field.store and field.compute]
-                records.invalidate_recordset()
-                stored = records.read(computed)
-                for name in computed:
-                    self.env.add_to_compute(records._fields[name], records)
-                records._recompute_recordset()
-                self.assertEqual(records.read(computed), stored, records._name)
+            self._assert_stored_as_computed(run.reminder_ids)
+            self._assert_stored_as_computed(run.reminder_ids.line_ids)
+
+    def _assert_stored_as_computed(self, records):
+        """Every stored computed field of ``records`` holds what the ORM computes."""
+        self.assertTrue(records)
+        computed = [name for name, field in records._fields.items() if field.store and field.compute]
+        records.invalidate_recordset()
+        stored = records.read(computed)
+        for name in computed:
+            self.env.add_to_compute(records._fields[name], records)
+        records._recompute_recordset()
+        self.assertEqual(records.read(computed), stored, records._name)
 
     def test_other_company_sees_nothing_and_plans_its_own(self):
         company_b = self.setup_other_company(name="Company B")["company"]
