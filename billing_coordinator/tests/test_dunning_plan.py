@@ -4,6 +4,7 @@ from freezegun import freeze_time
 
 from odoo.tests import tagged
 
+from ..tools.bulk_insert import insert_records
 from .common_dunning import DunningCommon
 
 
@@ -137,6 +138,23 @@ class TestDunningPlan(DunningCommon):
             self.assertTrue(run.reminder_ids.line_ids.filtered("interest_amount"))
             self._assert_stored_as_computed(run.reminder_ids)
             self._assert_stored_as_computed(run.reminder_ids.line_ids)
+
+    def test_set_based_insert_refuses_rows_without_their_computed_values(self):
+        """The set-based INSERT must not leave a stored computed field empty."""
+        self._post_invoice(self.customer, 1000.0, due_in_days=-30)
+        run = self._plan(dry=True)
+        line = run.reminder_ids.line_ids
+        vals = line.read(["reminder_id", "move_id", "level_id", "due_date", "company_id", "state",
+                          "reminder_date", "days_overdue"], load=None)[0]  # fmt: skip
+        del vals["id"]
+        lines = self.env["billing.reminder.line"]
+        incomplete = dict(vals)
+        del incomplete["days_overdue"]
+        with self.assertRaisesRegex(ValueError, "days_overdue"):
+            insert_records(lines, [incomplete])
+        with self.assertRaisesRegex(ValueError, "same fields"):
+            insert_records(lines, [vals, incomplete])
+        self.assertEqual(lines.search([("move_id", "=", vals["move_id"])]), line)
 
     def _assert_stored_as_computed(self, records):
         """Every stored computed field of ``records`` holds what the ORM computes."""

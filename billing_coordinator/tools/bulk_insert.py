@@ -24,6 +24,8 @@ def insert_records(model, vals_list):
         return model.browse()
     model.check_access("create")
     names = list(vals_list[0])
+    if any(vals.keys() != vals_list[0].keys() for vals in vals_list):
+        raise ValueError(f"insert_records({model._name}): every row needs the same fields")
     _check_complete(model, names)
     columns = {name: [vals[name] for vals in vals_list] for name in names}
     if model._log_access:
