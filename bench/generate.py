@@ -338,7 +338,8 @@ def ensure_oca_sources():
         )
 
 
-def build(size, force=False):
+def build(size, force=False, with_oca=True):
+    """Build (or upgrade) the templates; ``with_oca=False`` leaves the OCA one alone."""
     tpl, tpl_oca = benchlib.template_name(size), benchlib.template_name(size, oca=True)
     ensure_oca_sources()
     benchlib.write_conf()
@@ -350,12 +351,14 @@ def build(size, force=False):
         benchlib.odoo_cli(tpl, "-i", benchlib.ADDON)
         populate(tpl, size)
         log(f"{tpl} built in {time.monotonic() - started:.0f} s")
+    upgrade_if_stale(tpl)
+    if not with_oca:
+        return
     if force or not template_is_current(tpl_oca):
         benchlib.copy_db(tpl, tpl_oca)
         log(f"installing OCA account_credit_control into {tpl_oca}")
         benchlib.odoo_cli(tpl_oca, "-i", "account_credit_control")
         setup_oca(tpl_oca)
-    upgrade_if_stale(tpl)
     upgrade_if_stale(tpl_oca)
 
 
