@@ -331,6 +331,14 @@ def template_is_current(db):
     return bool(rows) and date.today() - date.fromisoformat(rows[0][0]) <= timedelta(days=MAX_AGE_DAYS)
 
 
+def oca_installed(db):
+    """A copy interrupted before OCA's install finished carries the template's date: check the module."""
+    rows = benchlib.psql(
+        db, "SELECT 1 FROM ir_module_module WHERE name = 'account_credit_control' AND state = 'installed'"
+    )
+    return bool(rows)
+
+
 def ensure_oca_sources():
     if not (benchlib.OCA_ADDONS / "account_credit_control").is_dir():
         sys.exit(
@@ -354,7 +362,7 @@ def build(size, force=False, with_oca=True):
     upgrade_if_stale(tpl)
     if not with_oca:
         return
-    if force or not template_is_current(tpl_oca):
+    if force or not template_is_current(tpl_oca) or not oca_installed(tpl_oca):
         benchlib.copy_db(tpl, tpl_oca)
         log(f"installing OCA account_credit_control into {tpl_oca}")
         benchlib.odoo_cli(tpl_oca, "-i", "account_credit_control")
