@@ -332,11 +332,10 @@ def template_is_current(db):
 
 
 def oca_installed(db):
-    """A copy interrupted before OCA's install finished carries the template's date: check the module."""
-    rows = benchlib.psql(
-        db, "SELECT 1 FROM ir_module_module WHERE name = 'account_credit_control' AND state = 'installed'"
-    )
-    return bool(rows)
+    """A copy interrupted before OCA's setup finished carries the template's date: check its policy."""
+    if benchlib.psql(db, "SELECT to_regclass('credit_control_policy') IS NOT NULL")[0][0] != "t":
+        return False
+    return bool(benchlib.psql(db, "SELECT 1 FROM credit_control_policy WHERE name = 'Bench reminders'"))
 
 
 def ensure_oca_sources():
