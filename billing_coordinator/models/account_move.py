@@ -11,6 +11,13 @@ COORDINATOR_GROUP = "billing_coordinator.group_billing_coordinator"
 class AccountMove(models.Model):
     _inherit = "account.move"
 
+    # the open customer invoices: what detection reads every night, a small part
+    # of all invoices once a company has a few years of history
+    _billing_open_invoice_idx = models.Index(
+        "(company_id, commercial_partner_id) WHERE move_type = 'out_invoice' AND state = 'posted'"
+        " AND payment_state IN ('not_paid', 'partial')"
+    )
+
     billing_discrepancy_ids = fields.Many2many(
         "billing.discrepancy",
         "billing_discrepancy_account_move_rel",

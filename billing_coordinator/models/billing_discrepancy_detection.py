@@ -5,6 +5,7 @@ from psycopg2 import IntegrityError
 from odoo import api, fields, models
 from odoo.tools import SQL, float_compare
 
+from ..tools.sql_settings import without_jit
 from .billing_discrepancy_stage import CLOSED_STATES
 
 _logger = logging.getLogger(__name__)
@@ -127,8 +128,8 @@ class BillingDiscrepancyDetection(models.AbstractModel):
             )
         ]
 
-    def _customer_payments_sql(self, companies, partners):
-        """Posted inbound customer payments (what a later payment may repeat)."""
+    def _customer_payments_sql(self, companies, partners, condition=None):
+        """Posted inbound customer payments, with their customer (commercial partner)."""
         return SQL(
             """
             SELECT payment.id, payment.move_id, payment.company_id,
@@ -141,16 +142,17 @@ class BillingDiscrepancyDetection(models.AbstractModel):
                AND payment.partner_type = 'customer'
                AND payment.state IN ('in_process', 'paid')
                AND payment.company_id = ANY(%s)
-               %s
+               %s %s
             """,
             companies.ids,
             self._partner_filter(SQL("partner.commercial_partner_id"), partners),
+            condition or SQL(),
         )
 
-    def _open_payments_sql(self, companies):
-        """The payments of ``payments`` whose receivable line is not fully
-        reconciled (found through Odoo's index on unreconciled lines), with that
-        line and whether any part of it is applied."""
+    def _open_payments_sql(self, companies, partners):
+        """Customer payments whose receivable line is not fully reconciled (found
+        through Odoo's index on unreconciled lines), with that line and whether
+        any part of it is applied."""
         return SQL(
             """
             SELECT payment.*, line.id AS line_id, line.balance, line.amount_residual,
@@ -158,7 +160,7 @@ class BillingDiscrepancyDetection(models.AbstractModel):
                    EXISTS(SELECT 1 FROM account_partial_reconcile part
                            WHERE part.credit_move_id = line.id) AS applied
               FROM account_move_line line
-              JOIN payments payment ON payment.move_id = line.move_id
+              JOIN (%s) payment ON payment.move_id = line.move_id
              WHERE line.reconciled IS NOT TRUE
                -- the account ids as an array: PostgreSQL then reads the index
                AND line.account_id = ANY(ARRAY(
@@ -167,35 +169,47 @@ class BillingDiscrepancyDetection(models.AbstractModel):
                AND line.balance < 0
                AND line.company_id = ANY(%s)
             """,
+            self._customer_payments_sql(companies, partners),
             companies.ids,
         )
 
     def _detect_payment_facts(self, companies, partners):
         """The three rules on customer payments (duplicate, overpayment,
-        unapplied), in one query that reads the payments once."""
+        unapplied), in one query."""
         rules = {
             "duplicate_payment": self._duplicate_payments_sql(),
             "overpayment": self._overpayments_sql(),
             "unapplied_payment": self._unapplied_payments_sql(),
         }
-        self.env.cr.execute(
-            SQL(
-                """
-            WITH payments AS MATERIALIZED (%(payments)s),
-                 pay AS MATERIALIZED (%(open_payments)s),
-                 open_amounts AS MATERIALIZED (%(open_amounts)s)
-            %(rules)s
-            """,
-                payments=self._customer_payments_sql(companies, partners),
-                open_payments=self._open_payments_sql(companies),
-                open_amounts=self._open_invoice_amounts_sql(companies, partners),
-                rules=SQL(" UNION ALL ").join(
-                    SQL("(SELECT %s, rule.* FROM (%s) AS rule)", name, rule_sql)
-                    for name, rule_sql in rules.items()
-                ),
+        with without_jit(self.env.cr):
+            self.env.cr.execute(
+                SQL(
+                    """
+                WITH pay AS MATERIALIZED (%(open_payments)s),
+                     open_amounts AS MATERIALIZED (%(open_amounts)s),
+                     same_key_payments AS MATERIALIZED (%(same_key_payments)s)
+                %(rules)s
+                """,
+                    open_payments=self._open_payments_sql(companies, partners),
+                    open_amounts=self._open_invoice_amounts_sql(companies, partners),
+                    # the payments a duplicate may repeat, found by a hashed
+                    # semi-join: the rule does not sort every payment ever received
+                    same_key_payments=self._customer_payments_sql(
+                        companies,
+                        partners,
+                        SQL(
+                            """AND (payment.company_id, partner.commercial_partner_id,
+                                    payment.currency_id, payment.amount) IN (
+                                   SELECT company_id, customer_id, currency_id, amount FROM pay)"""
+                        ),
+                    ),
+                    rules=SQL(" UNION ALL ").join(
+                        SQL("(SELECT %s, rule.* FROM (%s) AS rule)", name, rule_sql)
+                        for name, rule_sql in rules.items()
+                    ),
+                )
             )
-        )
-        return [self._payment_fact(*row) for row in self.env.cr.fetchall()]
+            return [self._payment_fact(*row) for row in self.env.cr.fetchall()]
 
     def _payment_fact(
         self, rule, payment_id, other_id, company_id, partner_id, currency_id, amount, unapplied, invoice_ids
@@ -248,7 +262,7 @@ class BillingDiscrepancyDetection(models.AbstractModel):
                    later.currency_id, later.amount, 0.0, ARRAY[]::int[]
               FROM pay later
               JOIN res_company company ON company.id = later.company_id
-              JOIN payments earlier
+              JOIN same_key_payments earlier
                 ON earlier.company_id = later.company_id
                AND earlier.customer_id = later.customer_id
                AND earlier.currency_id = later.currency_id

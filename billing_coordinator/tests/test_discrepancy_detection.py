@@ -108,6 +108,16 @@ class TestDiscrepancyDetection(DiscrepancyCommon):
         self.assertEqual(ticket.payment_ids, old)
         self.assertEqual(ticket.difference, -250.0)
 
+    def test_detection_puts_the_jit_setting_back(self):
+        """The payment rules run without JIT; the transaction's setting is the
+        database's again afterwards."""
+        self.env.cr.execute("SET LOCAL jit = on")
+        self._receive(self.customer, 250.0, days_ago=12, memo="?")
+        self._detect()
+        self.assertTrue(self._tickets("unapplied_payment"))
+        self.env.cr.execute("SHOW jit")
+        self.assertEqual(self.env.cr.fetchone()[0], "on")
+
     # ------------------------------------------------------------------
     # idempotency, auto-close, reopen
     # ------------------------------------------------------------------
