@@ -1,3 +1,6 @@
+from collections import defaultdict
+from datetime import date
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.fields import Domain
@@ -22,6 +25,35 @@ AR_FIGURES = {
     "billing_last_payment_date": ("last_payment_date", None),
     "billing_next_action_date": ("next_action_date", None),
 }
+
+# what res.partner stores per company in billing_ar_data: the figures that do not
+# move with the date, the due date the overdue age follows, and the last day on
+# which the stored overdue amount and payment averages still hold
+STORED_AR_COLUMNS = [
+    "open_balance",
+    "overdue_amount",
+    "open_invoice_count",
+    "avg_days_to_pay",
+    "avg_days_late",
+    "last_payment_date",
+    "oldest_open_due_date",
+    "valid_until",
+]
+
+# the journal item fields the stored figures follow (billing.partner.ar reads them)
+AR_LINE_DEPENDS = [
+    "account_id",
+    "amount_residual",
+    "balance",
+    "company_id",
+    "date",
+    "date_maturity",
+    "parent_state",
+    "reconciled",
+    "matched_credit_ids.max_date",
+    "move_id.invoice_date",
+    "move_id.move_type",
+]
 
 # who may read receivable figures: the same groups as Odoo's own `credit`
 ACCOUNTING_GROUPS = "account.group_account_invoice,account.group_account_readonly"
@@ -170,7 +202,34 @@ class ResPartner(models.Model):
         compute="_compute_billing_onboarding_checklist",
     )
 
-    # AR figures of the current company, from the SQL view billing.partner.ar
+    # AR figures: stored per company when the lines change (billing_ar_data), read
+    # for the current company; live from the SQL view billing.partner.ar for a
+    # customer whose stored figures have passed their date
+    billing_move_line_ids = fields.One2many(
+        "account.move.line",
+        "partner_id",
+        string="Billing Journal Items",
+        groups="base.group_system",
+    )
+
+    billing_ar_data = fields.Json(
+        string="Stored AR Figures",
+        compute="_compute_billing_ar_data",
+        store=True,
+        copy=False,
+        groups="base.group_system",
+    )
+
+    billing_ar_valid_until = fields.Date(
+        string="Stored AR Figures Valid Until",
+        compute="_compute_billing_ar_data",
+        store=True,
+        copy=False,
+        index="btree_not_null",
+        groups="base.group_system",
+    )
+
+    # AR figures of the current company
     billing_ar_currency_id = fields.Many2one(
         "res.currency",
         string="AR Currency",
@@ -254,12 +313,65 @@ class ResPartner(models.Model):
         groups="billing_coordinator.group_billing_coordinator",
     )
 
+    @api.depends(
+        "commercial_partner_id",
+        "child_ids",
+        *(f"billing_move_line_ids.{fname}" for fname in AR_LINE_DEPENDS),
+        *(f"child_ids.billing_move_line_ids.{fname}" for fname in AR_LINE_DEPENDS),
+    )
+    def _compute_billing_ar_data(self):
+        """Store each customer's figures per company, in one query for the batch:
+        a customer list then reads a column instead of all receivable lines."""
+        customers = [p._origin.id for p in self if p._origin.id and p.commercial_partner_id == p]
+        data = defaultdict(dict)
+        for row in self.env["billing.partner.ar"].sudo()._figures_for(customers):
+            data[row["partner_id"]][str(row["company_id"])] = {
+                column: _json_value(row[column]) for column in STORED_AR_COLUMNS
+            }
+        for partner in self:
+            figures = data.get(partner._origin.id)
+            partner.billing_ar_data = figures or False
+            partner.billing_ar_valid_until = min(
+                (f["valid_until"] for f in (figures or {}).values() if f["valid_until"]), default=False
+            )
+
+    @api.model
+    def _cron_refresh_billing_ar_data(self, batch_size=1000):
+        """Store again the figures that have passed their date (an invoice fell
+        due, a payment left the 12 months), so that lists read stored figures."""
+        cron = self.env["ir.cron"]
+        while True:
+            stale = self.search(
+                [("billing_ar_valid_until", "<", fields.Date.today())], limit=batch_size, order="id"
+            )
+            if not stale:
+                return
+            self.env.add_to_compute(self._fields["billing_ar_data"], stale)
+            self.env.add_to_compute(self._fields["billing_ar_valid_until"], stale)
+            stale.flush_recordset(["billing_ar_data", "billing_ar_valid_until"])
+            if not cron._commit_progress(len(stale)):
+                return
+
     @api.depends_context("company")
     def _compute_billing_ar_figures(self):
-        """All figures of all records in one query on the view, for the current company."""
+        """All figures of all records from the stored figures of the current
+        company; one query on the view for customers whose figures passed their date."""
         company = self.env.company
-        rows = self.env["billing.partner.ar"].sudo()._figures_for(self._origin.ids, company)
-        rows = [rows.get(partner._origin.id) for partner in self]  # new records have no figures
+        today = fields.Date.today()
+        partner_ids = [partner._origin.id for partner in self]  # new records have no figures
+        stored = self._billing_stored_ar_rows([pid for pid in partner_ids if pid], company)
+        rows = [None] * len(partner_ids)
+        stale = {}
+        for index, partner_id in enumerate(partner_ids):
+            figures, valid_until = stored.get(partner_id, (None, None))
+            if valid_until and valid_until < today:
+                stale[partner_id] = index
+            elif figures:
+                rows[index] = _row_from_stored(figures, today)
+        if stale:
+            for row in self.env["billing.partner.ar"].sudo()._figures_for(list(stale), company):
+                rows[stale[row["partner_id"]]] = row
+        self._add_next_actions(rows, partner_ids, company)
         activities = (
             self.env["mail.activity"]
             .sudo()
@@ -275,6 +387,56 @@ class ResPartner(models.Model):
         for fname, column in values.items():
             self._put_computed_values(fname, column)
 
+    def _billing_stored_ar_rows(self, partner_ids, company):
+        """``{partner_id: (stored figures of the company, valid until)}``, read
+        in SQL: only the company's part of the JSON column, without the ORM's
+        per-record copy of JSON values."""
+        if not partner_ids:
+            return {}
+        rows = self.env.execute_query(
+            SQL(
+                """SELECT id, billing_ar_data -> %s, billing_ar_valid_until
+                     FROM res_partner WHERE id = ANY(%s)""",
+                str(company.id),
+                partner_ids,
+                to_flush=[self._fields["billing_ar_data"], self._fields["billing_ar_valid_until"]],
+            )
+        )
+        return {partner_id: (figures, valid_until) for partner_id, figures, valid_until in rows}
+
+    def _add_next_actions(self, rows, partner_ids, company):
+        """The earliest activity on each customer with figures, or on one of its
+        invoices of the company, into the rows read from the stored figures."""
+        stored = {partner_ids[i]: row for i, row in enumerate(rows) if row and "next_activity_id" not in row}
+        if not stored:
+            return
+        self.env.cr.execute(
+            SQL(
+                """
+            SELECT DISTINCT ON (partner_id) partner_id, activity_id, date_deadline
+              FROM (SELECT partner.commercial_partner_id AS partner_id, activity.id AS activity_id,
+                           activity.date_deadline
+                      FROM mail_activity activity
+                      JOIN account_move move ON move.id = activity.res_id
+                      JOIN res_partner partner ON partner.id = move.partner_id
+                     WHERE activity.res_model = 'account.move' AND activity.active
+                       AND move.company_id = %(company)s
+                       AND partner.commercial_partner_id = ANY(%(partners)s)
+                     UNION ALL
+                    SELECT activity.res_id, activity.id, activity.date_deadline
+                      FROM mail_activity activity
+                     WHERE activity.res_model = 'res.partner' AND activity.active
+                       AND activity.res_id = ANY(%(partners)s)) activities
+          ORDER BY partner_id, date_deadline, activity_id
+                """,
+                company=company.id,
+                partners=list(stored),
+            )
+        )
+        actions = {partner: (activity, deadline) for partner, activity, deadline in self.env.cr.fetchall()}
+        for partner_id, row in stored.items():
+            row["next_activity_id"], row["next_action_date"] = actions.get(partner_id, (None, None))
+
     @api.model
     def _next_action_label(self, activity):
         if not activity:
@@ -289,17 +451,20 @@ class ResPartner(models.Model):
         converted = [field.convert_to_cache(value, self, validate=False) for value in values]
         field._get_cache(self.env).update(zip(self._ids, converted, strict=True))
 
-    @api.model
-    def _has_field_access(self, field, operation):
-        # A customer list reads the AR figures of every customer, each guarded by
-        # the accounting groups: decide once per user's groups, not once per value.
-        if field.groups != ACCOUNTING_GROUPS or self.env.su:
-            return super()._has_field_access(field, operation)
-        key = ("billing_accounting_access", self.env.uid, self.env.user._get_group_ids())
-        cache = self.env.cr.cache
-        if key not in cache:
-            cache[key] = super()._has_field_access(field, operation)
-        return cache[key]
+    def _read_format(self, fnames, load="_classic_read"):
+        """A customer list reads the AR figures of thousands of customers, each
+        value guarded by the accounting groups: check the groups once for the
+        whole read, then read the figures without a check per value."""
+        figures = [f for f in fnames if f in self._fields and self._fields[f].groups == ACCOUNTING_GROUPS]
+        if not figures or self.env.su:
+            return super()._read_format(fnames, load)
+        for fname in figures:
+            self._check_field_access(self._fields[fname], "read")
+        result = super()._read_format([f for f in fnames if f not in figures], load)
+        values = {vals["id"]: vals for vals in self.sudo()._read_format(figures, load)}
+        for vals in result:
+            vals.update(values.get(vals["id"], {}))
+        return result
 
     def _field_to_sql(self, alias, field_expr, query=None):
         """Sort and filter on AR figures through one LEFT JOIN on the view."""
@@ -307,6 +472,9 @@ class ResPartner(models.Model):
             return super()._field_to_sql(alias, field_expr, query)
         self._check_field_access(self._fields[field_expr], "read")
         column, empty = AR_FIGURES[field_expr]
+        if column != "next_action_date" and not self._billing_has_stale_ar_data():
+            value = self._billing_stored_ar_sql(alias, field_expr)
+            return value if empty is None else SQL("COALESCE(%s, %s)", value, empty)
         company_id = self.env.company.id
         to_flush = self.env["billing.partner.ar"]._source_fields()
         if query is None:
@@ -333,6 +501,33 @@ class ResPartner(models.Model):
             )
             value = SQL("%s", SQL.identifier(ar_alias, column), to_flush=to_flush)
         return value if empty is None else SQL("COALESCE(%s, %s)", value, empty)
+
+    def _billing_has_stale_ar_data(self):
+        """Whether some customer's stored figures passed their date (the nightly
+        refresh has not run yet): sorting and filtering then read the view."""
+        return bool(
+            self.env.execute_query(
+                SQL(
+                    "SELECT 1 FROM res_partner WHERE billing_ar_valid_until < %s LIMIT 1",
+                    fields.Date.today(),
+                    to_flush=self._fields["billing_ar_valid_until"],
+                )
+            )
+        )
+
+    def _billing_stored_ar_sql(self, alias, fname):
+        """The SQL of a figure of the current company from the stored figures."""
+        data = SQL(
+            "%s -> %s",
+            SQL.identifier(alias, "billing_ar_data"),
+            str(self.env.company.id),
+            to_flush=self._fields["billing_ar_data"],
+        )
+        column = AR_FIGURES[fname][0]
+        if column == "oldest_overdue_days":
+            return SQL("GREATEST(%s - (%s ->> 'oldest_open_due_date')::date, 0)", fields.Date.today(), data)
+        sql_type = {"monetary": "numeric", "integer": "integer", "float": "float8", "date": "date"}
+        return SQL("(%s ->> %s)::%s", data, column, SQL(sql_type[self._fields[fname].type]))
 
     def _billing_search_ar_figure(self, fname, operator, value):
         if operator in ("in", "not in"):
@@ -605,3 +800,23 @@ class ResPartner(models.Model):
         action["domain"] = [("partner_id", "=", self.commercial_partner_id.id)]
         action["context"] = {"default_partner_id": self.commercial_partner_id.id}
         return action
+
+
+def _json_value(value):
+    """A figure as the JSON column holds it: numbers as floats, dates as ISO strings."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if value is None or isinstance(value, int | float):
+        return value
+    return float(value)
+
+
+def _row_from_stored(stored, today):
+    """The view's row for stored figures, with the overdue age on ``today``."""
+    oldest_due = stored["oldest_open_due_date"] and date.fromisoformat(stored["oldest_open_due_date"])
+    last_payment = stored["last_payment_date"]
+    return {
+        **stored,
+        "oldest_overdue_days": (today - oldest_due).days if oldest_due and oldest_due < today else 0,
+        "last_payment_date": date.fromisoformat(last_payment) if last_payment else None,
+    }

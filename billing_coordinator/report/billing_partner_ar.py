@@ -29,6 +29,10 @@ class BillingPartnerAr(models.Model):
     last_payment_date = fields.Date(readonly=True)
     next_action_date = fields.Date(readonly=True)
     next_activity_id = fields.Many2one("mail.activity", readonly=True)
+    # what res.partner stores of the figures (billing_ar_data): the date-dependent
+    # figures as the dates they follow, and the last day the stored figures hold
+    oldest_open_due_date = fields.Date(readonly=True)
+    valid_until = fields.Date(readonly=True)
 
     # the columns the view reads: flushed before it is queried
     _SOURCE_FIELDS = {
@@ -64,26 +68,29 @@ class BillingPartnerAr(models.Model):
             SQL("CREATE OR REPLACE VIEW %s AS (%s)", SQL.identifier(self._table), self._query())
         )
 
-    def _figures_for(self, partner_ids, company):
-        """``{partner_id: {column: value}}`` for these customers in ``company``: the
-        view's query with the customers filtered inside, so only their lines are read."""
+    def _figures_for(self, partner_ids, company=None):
+        """The view's rows of these customers (in ``company``, or in every
+        company): the view's query with the customers filtered inside, so only
+        their lines are read, through the index on the lines' partner."""
         if not partner_ids:
-            return {}
+            return []
         self._flush_sources()
+        company_filter = SQL("AND line.company_id = %s", company.id) if company else SQL()
         query = self._query(
             SQL(
-                "AND partner.commercial_partner_id IN %s AND line.company_id = %s",
-                tuple(partner_ids),
-                company.id,
+                """AND line.partner_id IN (
+                       SELECT id FROM res_partner WHERE commercial_partner_id = ANY(%s)) %s""",
+                list(partner_ids),
+                company_filter,
             ),
             SQL(
-                "AND partner.commercial_partner_id IN %s AND move.company_id = %s",
-                tuple(partner_ids),
-                company.id,
+                "AND partner.commercial_partner_id = ANY(%s) %s",
+                list(partner_ids),
+                SQL("AND move.company_id = %s", company.id) if company else SQL(),
             ),
         )
         self.env.cr.execute(query)
-        return {row["partner_id"]: row for row in self.env.cr.dictfetchall()}
+        return self.env.cr.dictfetchall()
 
     def _query(self, receivable_filter=None, activity_filter=None):
         """The view's SELECT; the filters restrict it to some customers of one company."""
@@ -110,7 +117,11 @@ class BillingPartnerAr(models.Model):
                        MAX(CURRENT_DATE - date_maturity) FILTER (
                            WHERE amount_residual > 0 AND date_maturity < CURRENT_DATE) AS oldest_overdue_days,
                        COUNT(DISTINCT move_id) FILTER (
-                           WHERE amount_residual > 0 AND move_type = 'out_invoice') AS open_invoice_count
+                           WHERE amount_residual > 0 AND move_type = 'out_invoice') AS open_invoice_count,
+                       MIN(date_maturity) FILTER (WHERE amount_residual > 0) AS oldest_open_due_date,
+                       -- the first day on which an open item becomes overdue
+                       MIN(date_maturity) FILTER (
+                           WHERE amount_residual > 0 AND date_maturity >= CURRENT_DATE) AS next_due_date
                   FROM receivable
                  WHERE NOT reconciled
               GROUP BY company_id, partner_id
@@ -127,7 +138,9 @@ class BillingPartnerAr(models.Model):
             payment_figures AS (
                 SELECT company_id, partner_id,
                        AVG(paid_date - invoice_date) AS avg_days_to_pay,
-                       AVG(GREATEST(paid_date - date_maturity, 0)) AS avg_days_late
+                       AVG(GREATEST(paid_date - date_maturity, 0)) AS avg_days_late,
+                       -- the last day before an invoice leaves the 12 months
+                       (MIN(paid_date) + INTERVAL '12 months')::date AS window_until
                   FROM paid_invoices
                  WHERE paid_date >= CURRENT_DATE - INTERVAL '12 months'
               GROUP BY company_id, partner_id
@@ -172,7 +185,9 @@ class BillingPartnerAr(models.Model):
                    ROUND(payment_figures.avg_days_late, 1)::float AS avg_days_late,
                    last_payments.last_payment_date,
                    next_actions.date_deadline AS next_action_date,
-                   next_actions.activity_id AS next_activity_id
+                   next_actions.activity_id AS next_activity_id,
+                   open_figures.oldest_open_due_date,
+                   LEAST(open_figures.next_due_date, payment_figures.window_until) AS valid_until
               FROM customers
          LEFT JOIN open_figures USING (company_id, partner_id)
          LEFT JOIN payment_figures USING (company_id, partner_id)

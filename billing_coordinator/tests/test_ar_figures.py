@@ -1,4 +1,6 @@
+import json
 from datetime import timedelta
+from unittest.mock import patch
 
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
@@ -49,6 +51,12 @@ class TestArFigures(AccountsCommon):
         self.assertEqual(debtor.billing_avg_days_late, 6.0)
         self.assertEqual(debtor.billing_last_payment_date, self.today)
         self.assertEqual(debtor.billing_ar_currency_id, self.company.currency_id)
+        # read together with other fields, as the list does
+        vals = debtor.read(["name", "billing_overdue_amount", "billing_last_payment_date"])[0]
+        self.assertEqual(
+            (vals["name"], vals["billing_overdue_amount"], vals["billing_last_payment_date"]),
+            ("Skyldner ApS", 1300.0, self.today),
+        )
         # Odoo's own figures stay available next to ours
         self.assertGreater(self.debtor.with_company(self.company).credit, 0)
 
@@ -70,6 +78,59 @@ class TestArFigures(AccountsCommon):
         debtor = self.debtor.with_user(self.coordinator)
         self.assertEqual(debtor.billing_next_action_date, self.today + timedelta(days=3))
         self.assertEqual(debtor.billing_next_action, "Call about the overdue invoice")
+
+    def test_stored_figures_follow_a_payment_and_its_undoing(self):
+        debtor = self.debtor.with_user(self.coordinator)
+        self.assertEqual(debtor.billing_overdue_amount, 1300.0)
+        self._pay(self.overdue, 1000.0, self.today)
+        debtor.invalidate_recordset()
+        self.assertEqual(debtor.billing_overdue_amount, 300.0)
+        self.assertEqual(debtor.billing_oldest_overdue_days, 5)
+        self.assertEqual(debtor.billing_open_invoice_count, 2)
+        stored = self.debtor.sudo().billing_ar_data[str(self.company.id)]
+        self.assertEqual(stored["overdue_amount"], 300.0)
+        # the payment is undone: the figures come back without any refresh
+        self.overdue.line_ids.remove_move_reconcile()
+        debtor.invalidate_recordset()
+        self.assertEqual(debtor.billing_overdue_amount, 1300.0)
+        self.assertEqual(debtor.billing_oldest_overdue_days, 40)
+
+    def test_stored_figures_hold_until_the_next_due_date(self):
+        """The not-due invoice falls due in 10 days: the stored figures hold until then."""
+        self.assertEqual(
+            self.debtor.sudo().billing_ar_valid_until, self.not_due.invoice_date_due, "the next due date"
+        )
+
+    def test_figures_past_their_date_are_read_live_and_stored_again_at_night(self):
+        """A day passed and the nightly refresh has not run: what the stored
+        figures say is old, so the form, the list's sort and its filter read
+        the receivable lines; the refresh then stores the new day's figures."""
+        small = self._good_customer(name="Lille Skyldner ApS")
+        self._post_invoice(small, 50.0, due_in_days=-70)
+        self.env.flush_all()
+        old = {str(self.company.id): dict(self.debtor.sudo().billing_ar_data[str(self.company.id)])}
+        old[str(self.company.id)]["overdue_amount"] = 1.0  # what it was, days ago
+        self.env.cr.execute(
+            "UPDATE res_partner SET billing_ar_data = %s, billing_ar_valid_until = %s WHERE id = %s",
+            [json.dumps(old), self.today - timedelta(days=1), self.debtor.id],
+        )
+        self.debtor.invalidate_recordset()
+        partners = self.env["res.partner"].with_user(self.coordinator)
+        self.assertEqual(partners.browse(self.debtor.id).billing_overdue_amount, 1300.0)
+        ids = (self.debtor + small).ids
+        by_overdue = partners.search([("id", "in", ids)], order="billing_overdue_amount desc")
+        self.assertEqual(by_overdue.ids, [self.debtor.id, small.id])
+        self.assertEqual(
+            partners.search([("id", "in", ids), ("billing_overdue_amount", "=", 1300.0)]), self.debtor
+        )
+
+        cron = self.env.ref("billing_coordinator.ir_cron_billing_ar_data_refresh")
+        self.assertEqual(cron.code, "model._cron_refresh_billing_ar_data()")
+        self.startPatcher(patch.object(self.registry["ir.cron"], "_commit_progress", return_value=60.0))
+        self.env["res.partner"]._cron_refresh_billing_ar_data()
+        self.debtor.invalidate_recordset()
+        self.assertEqual(self.debtor.sudo().billing_ar_valid_until, self.not_due.invoice_date_due)
+        self.assertEqual(self.debtor.sudo().billing_ar_data[str(self.company.id)]["overdue_amount"], 1300.0)
 
     def test_customer_without_invoices_shows_zero(self):
         nobody = self._good_customer()
@@ -118,7 +179,7 @@ class TestArFigures(AccountsCommon):
             return self.env.cr.sql_log_count - before
 
         customers = self.env["res.partner"].create([self._good_customer_vals() for _i in range(30)])
-        for customer in customers[:5]:
+        for customer in customers[:12]:  # both sets hold customers with and without figures
             self._post_invoice(customer, 100.0, due_in_days=-3)
         queries_to_read(customers[:2])  # warm the caches of access rules and views
         self.assertEqual(queries_to_read(customers[2:5]), queries_to_read(customers[5:]))
