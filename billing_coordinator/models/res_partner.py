@@ -26,6 +26,9 @@ AR_FIGURES = {
     "billing_next_action_date": ("next_action_date", None),
 }
 
+# the scalar AR figures a read takes straight from the cache (see _read_format)
+AR_READ_FIELDS = {*AR_FIGURES, "billing_next_action"}
+
 # what res.partner stores per company in billing_ar_data: the figures that do not
 # move with the date, the due date the overdue age follows, and the last day on
 # which the stored overdue amount and payment averages still hold
@@ -452,18 +455,24 @@ class ResPartner(models.Model):
         field._get_cache(self.env).update(zip(self._ids, converted, strict=True))
 
     def _read_format(self, fnames, load="_classic_read"):
-        """A customer list reads the AR figures of thousands of customers, each
-        value guarded by the accounting groups: check the groups once for the
-        whole read, then read the figures without a check per value."""
-        figures = [f for f in fnames if f in self._fields and self._fields[f].groups == ACCOUNTING_GROUPS]
+        """A customer list reads ten AR figures of thousands of customers: check
+        the accounting groups once for the whole read, compute the figures of all
+        records at once, and take them from the cache without the ORM's access
+        check per value."""
+        figures = [f for f in fnames if f in AR_READ_FIELDS]
         if not figures or self.env.su:
             return super()._read_format(fnames, load)
         for fname in figures:
             self._check_field_access(self._fields[fname], "read")
+        self._compute_billing_ar_figures()
         result = super()._read_format([f for f in fnames if f not in figures], load)
-        values = {vals["id"]: vals for vals in self.sudo()._read_format(figures, load)}
-        for vals in result:
-            vals.update(values.get(vals["id"], {}))
+        record = self[:1]
+        for fname in figures:
+            field = self._fields[fname]
+            cache = field._get_cache(self.env)
+            for vals in result:
+                value = field.convert_to_record(cache[vals["id"]], record)
+                vals[fname] = field.convert_to_read(value, record)
         return result
 
     def _field_to_sql(self, alias, field_expr, query=None):
