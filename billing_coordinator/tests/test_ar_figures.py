@@ -132,6 +132,19 @@ class TestArFigures(AccountsCommon):
         self.assertEqual(self.debtor.sudo().billing_ar_valid_until, self.not_due.invoice_date_due)
         self.assertEqual(self.debtor.sudo().billing_ar_data[str(self.company.id)]["overdue_amount"], 1300.0)
 
+    def test_merged_duplicate_brings_its_invoices_into_the_figures(self):
+        """Two records of one private customer, merged: Odoo moves the journal
+        items in SQL, and the kept record's figures hold both."""
+        kept = self._good_customer(name="Jens Hansen", is_company=False, vat=False)
+        duplicate = self._good_customer(name="Jens Hansen", is_company=False, vat=False)
+        self._post_invoice(kept, 300.0, due_in_days=-5)
+        self._post_invoice(duplicate, 700.0, due_in_days=-15)
+        self.assertEqual(kept.billing_overdue_amount, 300.0)
+        self.env["base.partner.merge.automatic.wizard"]._merge((kept + duplicate).ids, kept)
+        kept.invalidate_recordset()
+        self.assertEqual(kept.billing_overdue_amount, 1000.0)
+        self.assertEqual(kept.billing_open_invoice_count, 2)
+
     def test_customer_without_invoices_shows_zero(self):
         nobody = self._good_customer()
         self.assertEqual(nobody.billing_open_balance, 0.0)
