@@ -26,8 +26,8 @@ AR_FIGURES = {
     "billing_next_action_date": ("next_action_date", None),
 }
 
-# the scalar AR figures a read takes straight from the cache (see _read_format)
-AR_READ_FIELDS = {*AR_FIGURES, "billing_next_action"}
+# the AR fields a read takes straight from the cache (see _read_format)
+AR_READ_FIELDS = {*AR_FIGURES, "billing_next_action", "billing_ar_currency_id"}
 
 # what res.partner stores per company in billing_ar_data: the figures that do not
 # move with the date, the due date the overdue age follows, and the last day on
@@ -466,13 +466,13 @@ class ResPartner(models.Model):
             self._check_field_access(self._fields[fname], "read")
         self._compute_billing_ar_figures()
         result = super()._read_format([f for f in fnames if f not in figures], load)
-        record = self[:1]
+        record, use_display_name = self[:1], load == "_classic_read"
         for fname in figures:
             field = self._fields[fname]
             cache = field._get_cache(self.env)
             for vals in result:
                 value = field.convert_to_record(cache[vals["id"]], record)
-                vals[fname] = field.convert_to_read(value, record)
+                vals[fname] = field.convert_to_read(value, record, use_display_name)
         return result
 
     def _field_to_sql(self, alias, field_expr, query=None):

@@ -52,11 +52,14 @@ class TestArFigures(AccountsCommon):
         self.assertEqual(debtor.billing_last_payment_date, self.today)
         self.assertEqual(debtor.billing_ar_currency_id, self.company.currency_id)
         # read together with other fields, as the list does
-        vals = debtor.read(["name", "billing_overdue_amount", "billing_last_payment_date"])[0]
+        fnames = ["name", "billing_overdue_amount", "billing_last_payment_date", "billing_ar_currency_id"]
+        vals = debtor.read(fnames)[0]
+        currency = self.company.currency_id
         self.assertEqual(
-            (vals["name"], vals["billing_overdue_amount"], vals["billing_last_payment_date"]),
-            ("Skyldner ApS", 1300.0, self.today),
+            [vals[fname] for fname in fnames],
+            ["Skyldner ApS", 1300.0, self.today, (currency.id, currency.display_name)],
         )
+        self.assertEqual(debtor.read(fnames, load=None)[0]["billing_ar_currency_id"], currency.id)
         # Odoo's own figures stay available next to ours
         self.assertGreater(self.debtor.with_company(self.company).credit, 0)
 
