@@ -360,17 +360,16 @@ class ResPartner(models.Model):
         """All figures of all records from the stored figures of the current
         company; one query on the view for customers whose figures passed their date."""
         company = self.env.company
-        today = fields.Date.today()
         partner_ids = [partner._origin.id for partner in self]  # new records have no figures
-        stored = self._billing_stored_ar_rows([pid for pid in partner_ids if pid], company)
+        stored = self._billing_stored_ar_rows([pid for pid in partner_ids if pid])
         rows = [None] * len(partner_ids)
         stale = {}
         for index, partner_id in enumerate(partner_ids):
-            figures, valid_until = stored.get(partner_id, (None, None))
-            if valid_until and valid_until < today:
+            row = stored.get(partner_id)
+            if row and row["stale"]:
                 stale[partner_id] = index
-            elif figures:
-                rows[index] = _row_from_stored(figures, today)
+            elif row and row["stored"]:
+                rows[index] = row
         if stale:
             for row in self.env["billing.partner.ar"].sudo()._figures_for(list(stale), company):
                 rows[stale[row["partner_id"]]] = row
@@ -390,22 +389,38 @@ class ResPartner(models.Model):
         for fname, column in values.items():
             self._put_computed_values(fname, column)
 
-    def _billing_stored_ar_rows(self, partner_ids, company):
-        """``{partner_id: (stored figures of the company, valid until)}``, read
-        in SQL: only the company's part of the JSON column, without the ORM's
-        per-record copy of JSON values."""
+    def _billing_stored_ar_rows(self, partner_ids):
+        """``{partner_id: row}``: the stored figures of the current company as the
+        view's rows, typed by PostgreSQL with the expressions sorting uses, and
+        whether they passed their date."""
         if not partner_ids:
             return {}
-        rows = self.env.execute_query(
-            SQL(
-                """SELECT id, billing_ar_data -> %s, billing_ar_valid_until
-                     FROM res_partner WHERE id = ANY(%s)""",
-                str(company.id),
-                partner_ids,
-                to_flush=[self._fields["billing_ar_data"], self._fields["billing_ar_valid_until"]],
+        stored = [fname for fname, (column, _empty) in AR_FIGURES.items() if column != "next_action_date"]
+        return {
+            row["partner_id"]: row
+            for row in self.env.execute_query_dict(
+                SQL(
+                    """SELECT partner.id AS partner_id,
+                              partner.billing_ar_valid_until < %s AS stale,
+                              partner.billing_ar_data -> %s IS NOT NULL AS stored,
+                              %s
+                         FROM res_partner partner
+                        WHERE partner.id = ANY(%s)""",
+                    fields.Date.today(),
+                    str(self.env.company.id),
+                    SQL(", ").join(
+                        SQL(
+                            "%s AS %s",
+                            self._billing_stored_ar_sql("partner", fname),
+                            SQL.identifier(AR_FIGURES[fname][0]),
+                        )
+                        for fname in stored
+                    ),
+                    partner_ids,
+                    to_flush=self._fields["billing_ar_valid_until"],
+                )
             )
-        )
-        return {partner_id: (figures, valid_until) for partner_id, figures, valid_until in rows}
+        }
 
     def _add_next_actions(self, rows, partner_ids, company):
         """The earliest activity on each customer with figures, or on one of its
@@ -535,7 +550,7 @@ class ResPartner(models.Model):
         column = AR_FIGURES[fname][0]
         if column == "oldest_overdue_days":
             return SQL("GREATEST(%s - (%s ->> 'oldest_open_due_date')::date, 0)", fields.Date.today(), data)
-        sql_type = {"monetary": "numeric", "integer": "integer", "float": "float8", "date": "date"}
+        sql_type = {"monetary": "float8", "integer": "integer", "float": "float8", "date": "date"}
         return SQL("(%s ->> %s)::%s", data, column, SQL(sql_type[self._fields[fname].type]))
 
     def _billing_search_ar_figure(self, fname, operator, value):
@@ -818,14 +833,3 @@ def _json_value(value):
     if value is None or isinstance(value, int | float):
         return value
     return float(value)
-
-
-def _row_from_stored(stored, today):
-    """The view's row for stored figures, with the overdue age on ``today``."""
-    oldest_due = stored["oldest_open_due_date"] and date.fromisoformat(stored["oldest_open_due_date"])
-    last_payment = stored["last_payment_date"]
-    return {
-        **stored,
-        "oldest_overdue_days": (today - oldest_due).days if oldest_due and oldest_due < today else 0,
-        "last_payment_date": date.fromisoformat(last_payment) if last_payment else None,
-    }
