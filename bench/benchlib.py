@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -86,9 +87,17 @@ def filestore(db):
     return DATA_DIR / "filestore" / db
 
 
-def drop_db(db):
+def drop_db(db, attempts=5):
+    """Drop a bench database; retried, as an autovacuum worker on a fresh copy
+    (a superuser's process) makes ``dropdb --force`` fail for a moment."""
     assert db.startswith("bench_"), db
-    subprocess.run(["dropdb", "--if-exists", "--force", db], check=True, env=pg_env())
+    for attempt in range(1, attempts + 1):
+        done = subprocess.run(["dropdb", "--if-exists", "--force", db], env=pg_env()).returncode == 0
+        if done or attempt == attempts:
+            break
+        time.sleep(2 * attempt)
+    if not done:
+        raise RuntimeError(f"could not drop {db}")
     shutil.rmtree(filestore(db), ignore_errors=True)
 
 
