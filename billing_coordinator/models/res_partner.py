@@ -30,8 +30,8 @@ AR_FIGURES = {
 AR_READ_FIELDS = {*AR_FIGURES, "billing_next_action", "billing_ar_currency_id"}
 
 # what res.partner stores per company in billing_ar_data: the figures that do not
-# move with the date, the due date the overdue age follows, and the last day on
-# which the stored overdue amount and payment averages still hold
+# move with the date and the due date the overdue age follows (the last day on
+# which they all hold is billing_ar_valid_until)
 STORED_AR_COLUMNS = [
     "open_balance",
     "overdue_amount",
@@ -40,7 +40,6 @@ STORED_AR_COLUMNS = [
     "avg_days_late",
     "last_payment_date",
     "oldest_open_due_date",
-    "valid_until",
 ]
 
 # the journal item fields the stored figures follow (billing.partner.ar reads them)
@@ -326,17 +325,22 @@ class ResPartner(models.Model):
         """Store each customer's figures per company, in one query for the batch:
         a customer list then reads a column instead of all receivable lines."""
         customers = [p._origin.id for p in self if p._origin.id and p.commercial_partner_id == p]
-        data = defaultdict(dict)
+        data, valid_until = defaultdict(dict), defaultdict(list)
         for row in self.env["billing.partner.ar"].sudo()._figures_for(customers):
             data[row["partner_id"]][str(row["company_id"])] = {
                 column: _json_value(row[column]) for column in STORED_AR_COLUMNS
             }
+            if row["valid_until"]:
+                valid_until[row["partner_id"]].append(row["valid_until"])
         for partner in self:
-            figures = data.get(partner._origin.id)
-            partner.billing_ar_data = figures or False
-            partner.billing_ar_valid_until = min(
-                (f["valid_until"] for f in (figures or {}).values() if f["valid_until"]), default=False
-            )
+            partner.billing_ar_data = data.get(partner._origin.id) or False
+            partner.billing_ar_valid_until = min(valid_until.get(partner._origin.id) or [False])
+
+    def _billing_store_ar_data_again(self):
+        """Recompute these customers' stored figures at the next flush, for what
+        the ORM's dependencies cannot see (a date passed, a change made in SQL)."""
+        for fname in ("billing_ar_data", "billing_ar_valid_until"):
+            self.env.add_to_compute(self._fields[fname], self)
 
     @api.model
     def _cron_refresh_billing_ar_data(self, batch_size=1000):
@@ -349,8 +353,7 @@ class ResPartner(models.Model):
             )
             if not stale:
                 return
-            self.env.add_to_compute(self._fields["billing_ar_data"], stale)
-            self.env.add_to_compute(self._fields["billing_ar_valid_until"], stale)
+            stale._billing_store_ar_data_again()
             stale.flush_recordset(["billing_ar_data", "billing_ar_valid_until"])
             if not cron._commit_progress(len(stale)):
                 return
@@ -428,30 +431,16 @@ class ResPartner(models.Model):
         stored = {partner_ids[i]: row for i, row in enumerate(rows) if row and "next_activity_id" not in row}
         if not stored:
             return
-        self.env.cr.execute(
-            SQL(
-                """
-            SELECT DISTINCT ON (partner_id) partner_id, activity_id, date_deadline
-              FROM (SELECT partner.commercial_partner_id AS partner_id, activity.id AS activity_id,
-                           activity.date_deadline
-                      FROM mail_activity activity
-                      JOIN account_move move ON move.id = activity.res_id
-                      JOIN res_partner partner ON partner.id = move.partner_id
-                     WHERE activity.res_model = 'account.move' AND activity.active
-                       AND move.company_id = %(company)s
-                       AND partner.commercial_partner_id = ANY(%(partners)s)
-                     UNION ALL
-                    SELECT activity.res_id, activity.id, activity.date_deadline
-                      FROM mail_activity activity
-                     WHERE activity.res_model = 'res.partner' AND activity.active
-                       AND activity.res_id = ANY(%(partners)s)) activities
-          ORDER BY partner_id, date_deadline, activity_id
-                """,
-                company=company.id,
-                partners=list(stored),
-            )
+        customers = SQL(
+            "(SELECT %s AS company_id, UNNEST(%s::int[]) AS partner_id)", company.id, list(stored)
         )
-        actions = {partner: (activity, deadline) for partner, activity, deadline in self.env.cr.fetchall()}
+        invoices = SQL(
+            "AND partner.commercial_partner_id = ANY(%s) AND move.company_id = %s", list(stored), company.id
+        )
+        self.env.cr.execute(self.env["billing.partner.ar"]._next_actions_sql(customers, invoices))
+        actions = {
+            partner: (activity, deadline) for _company, partner, activity, deadline in self.env.cr.fetchall()
+        }
         for partner_id, row in stored.items():
             row["next_activity_id"], row["next_action_date"] = actions.get(partner_id, (None, None))
 

@@ -154,27 +154,7 @@ class BillingPartnerAr(models.Model):
             customers AS (
                 SELECT MIN(id) AS id, company_id, partner_id FROM receivable GROUP BY company_id, partner_id
             ),
-            activities AS (
-                SELECT move.company_id, partner.commercial_partner_id AS partner_id,
-                       activity.id AS activity_id, activity.date_deadline
-                  FROM mail_activity activity
-                  JOIN account_move move ON activity.res_model = 'account.move' AND move.id = activity.res_id
-                  JOIN res_partner partner ON partner.id = move.partner_id
-                 WHERE activity.active
-                   %(activity_filter)s
-                 UNION ALL
-                SELECT customers.company_id, customers.partner_id, activity.id, activity.date_deadline
-                  FROM mail_activity activity
-                  JOIN customers
-                    ON activity.res_model = 'res.partner' AND customers.partner_id = activity.res_id
-                 WHERE activity.active
-            ),
-            next_actions AS (
-                SELECT DISTINCT ON (company_id, partner_id) company_id, partner_id,
-                       activity_id, date_deadline
-                  FROM activities
-              ORDER BY company_id, partner_id, date_deadline, activity_id
-            )
+            next_actions AS (%(next_actions)s)
             SELECT customers.id,
                    customers.company_id, customers.partner_id,
                    COALESCE(open_figures.open_balance, 0) AS open_balance,
@@ -195,5 +175,33 @@ class BillingPartnerAr(models.Model):
          LEFT JOIN next_actions USING (company_id, partner_id)
             """,
             receivable_filter=receivable_filter or SQL(),
+            next_actions=self._next_actions_sql(SQL("customers"), activity_filter),
+        )
+
+    def _next_actions_sql(self, customers, activity_filter=None):
+        """The earliest active activity per customer and company: on one of its
+        invoices (``activity_filter`` restricts them), or on the customer itself
+        for the (company, customer) rows of the relation ``customers``."""
+        return SQL(
+            """
+            SELECT DISTINCT ON (company_id, partner_id) company_id, partner_id,
+                   activity_id, date_deadline
+              FROM (SELECT move.company_id, partner.commercial_partner_id AS partner_id,
+                           activity.id AS activity_id, activity.date_deadline
+                      FROM mail_activity activity
+                      JOIN account_move move
+                        ON activity.res_model = 'account.move' AND move.id = activity.res_id
+                      JOIN res_partner partner ON partner.id = move.partner_id
+                     WHERE activity.active
+                       %(activity_filter)s
+                     UNION ALL
+                    SELECT customers.company_id, customers.partner_id, activity.id, activity.date_deadline
+                      FROM mail_activity activity
+                      JOIN %(customers)s customers
+                        ON activity.res_model = 'res.partner' AND customers.partner_id = activity.res_id
+                     WHERE activity.active) activities
+          ORDER BY company_id, partner_id, date_deadline, activity_id
+            """,
+            customers=customers,
             activity_filter=activity_filter or SQL(),
         )

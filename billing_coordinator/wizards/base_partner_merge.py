@@ -8,7 +8,5 @@ class BasePartnerMergeAutomaticWizard(models.TransientModel):
         result = super()._update_foreign_keys(src_partners, dst_partner)
         # the merge moves the journal items to the destination in SQL, past the
         # ORM's dependencies: store the destination's AR figures again
-        partners = dst_partner | dst_partner.commercial_partner_id
-        for fname in ("billing_ar_data", "billing_ar_valid_until"):
-            self.env.add_to_compute(partners._fields[fname], partners)
+        (dst_partner | dst_partner.commercial_partner_id)._billing_store_ar_data_again()
         return result
