@@ -75,5 +75,16 @@ class BillingDunningPolicy(models.Model):
             [("company_id", "=", company.id), ("is_default", "=", True)],
             limit=1,
         )
-        partners = partners.with_company(company)
-        return {partner.id: partner.billing_dunning_policy_id or default for partner in partners}
+        chosen = (
+            partners.with_company(company)
+            .with_context(active_test=False)
+            ._read_group(
+                [("id", "in", partners.ids), ("billing_dunning_policy_id", "!=", False)],
+                ["billing_dunning_policy_id"],
+                ["id:array_agg"],
+            )
+        )
+        policies = dict.fromkeys(partners.ids, default)
+        for policy, partner_ids in chosen:
+            policies.update(dict.fromkeys(partner_ids, policy))
+        return policies

@@ -1,9 +1,10 @@
 import logging
 from collections import defaultdict
+from typing import NamedTuple
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import SQL
+from odoo.tools import SQL, float_round
 
 from ..tools.bulk_insert import insert_records
 from ..tools.dunning_rules import compensation_for, fee_allowed, level_reached
@@ -193,24 +194,26 @@ class BillingDunningRun(models.Model):
         rows = self._fetch_overdue_invoices()
         partners = self.env["res.partner"].browse({row["partner_id"] for row in rows})
         policies = self.env["billing.dunning.policy"]._policies_for_partners(partners, self.company_id)
-        on_hold = {
-            partner.id
-            for partner in partners.with_company(self.company_id)
-            if partner.billing_account_state in ("on_hold", "blocked")
-        }
-        ladders = {policy: self._ladder(policy) for policy in set(policies.values())}
+        on_hold = set(
+            partners.with_company(self.company_id)
+            .with_context(active_test=False)
+            .search([("id", "in", partners.ids), ("billing_account_state", "in", ("on_hold", "blocked"))])
+            .ids
+        )
+        ladders = {policy.id: self._ladder(policy) for policy in set(policies.values()) if policy}
+        ladder_of = {partner_id: ladders.get(policy.id) for partner_id, policy in policies.items()}
         currency = self.company_id.currency_id
         tolerance = currency.round(self.company_id.billing_dunning_tolerance) - currency.rounding / 2
         exclusions, planned = [], []
         for row in rows:
-            reason = self._exclusion_reason(row, policies, on_hold, tolerance)
+            reason = self._exclusion_reason(row, ladder_of, on_hold, tolerance)
             if reason:
                 exclusions.append({
                     "run_id": self.id, "company_id": self.company_id.id, "move_id": row["move_id"],
                     "partner_id": row["partner_id"], "reason": reason,
                 })  # fmt: skip
                 continue
-            level = self._next_level(ladders[policies[row["partner_id"]]], row)
+            level = self._next_level(ladder_of[row["partner_id"]], row)
             if level:
                 planned.append((row, level))
         insert_records(self.env["billing.dunning.exclusion"], exclusions)
@@ -247,6 +250,7 @@ class BillingDunningRun(models.Model):
                    am.amount_residual,
                    am.amount_residual_signed AS amount_residual_company,
                    COALESCE(am.billing_is_disputed, FALSE) AS disputed,
+                   COALESCE(customer.is_company, FALSE) AS is_company,
                    EXISTS (
                        SELECT 1 FROM account_move_billing_promise_rel rel
                          JOIN billing_promise p ON p.id = rel.billing_promise_id
@@ -264,6 +268,7 @@ class BillingDunningRun(models.Model):
                    COALESCE(hist.compensated, FALSE) AS compensated,
                    hist.interest_to
               FROM account_move am
+              JOIN res_partner customer ON customer.id = am.commercial_partner_id
               LEFT JOIN LATERAL (
                    SELECT l.level_id, l.reminder_date, lv.sequence AS level_sequence
                      FROM billing_reminder_line l
@@ -299,9 +304,10 @@ class BillingDunningRun(models.Model):
             row["amount_residual_company"] = float(row["amount_residual_company"])
         return rows
 
-    def _exclusion_reason(self, row, policies, on_hold, tolerance):
-        """Why an overdue invoice is left out, or nothing; ``tolerance``: the
-        company's tolerance less half a rounding unit (below it is too small)."""
+    def _exclusion_reason(self, row, ladder_of, on_hold, tolerance):
+        """Why an overdue invoice is left out, or nothing; ``ladder_of``: each
+        customer's policy levels; ``tolerance``: the company's tolerance less half
+        a rounding unit (below it is too small)."""
         if row["disputed"]:
             return "disputed"
         if row["in_collection"]:
@@ -312,23 +318,23 @@ class BillingDunningRun(models.Model):
             return "on_hold"
         if row["amount_residual_company"] < tolerance:
             return "tolerance"
-        if not policies.get(row["partner_id"]) or not policies[row["partner_id"]].level_ids:
+        if not ladder_of.get(row["partner_id"]):
             return "no_policy"
         return False
 
     @api.model
     def _ladder(self, policy):
-        """A policy's levels in order, each with its planning rule."""
+        """A policy's levels in order, each with its planning rule and its rank."""
         levels = policy.level_ids.sorted(lambda lv: (lv.sequence, lv.id))
-        return [(level, level._as_planned_level()) for level in levels]
+        return [(level, level._as_planned_level(), (level.sequence, level.id)) for level in levels]
 
     def _next_level(self, ladder, row):
         """The level this invoice reaches today, or nothing."""
         if row["last_level_id"]:
             last = (row["last_level_sequence"], row["last_level_id"])
-            ladder = [(level, rule) for level, rule in ladder if (level.sequence, level.id) > last]
+            ladder = [step for step in ladder if step[2] > last]
         if ladder:
-            level, rule = ladder[0]
+            level, rule, _rank = ladder[0]
             if level_reached(rule, row["due_date"], row["last_date"], self.date):
                 return level
         return False
@@ -350,8 +356,9 @@ class BillingDunningRun(models.Model):
         reminder_vals, lines_per_reminder = [], []
         for (partner_id, level, currency_id), rows in groups.items():
             currency = self.env["res.currency"].browse(currency_id)
-            lines = [charges.line_values(row, level, currency) for row in rows]
-            fee = charges.reminder_fee(level, currency) if any(line["fee_charged"] for line in lines) else 0.0
+            terms = charges.terms(level)
+            lines = [charges.line_values(row, terms, currency) for row in rows]
+            fee = charges.reminder_fee(terms, currency) if any(line["fee_charged"] for line in lines) else 0.0
             contact = contacts[partner_id]
             reminder_vals.append({
                 "run_id": self.id,
@@ -362,7 +369,7 @@ class BillingDunningRun(models.Model):
                 "currency_id": currency_id,
                 "date": self.date,
                 "state": state,
-                "channel": "email" if level.send_email and contact.email else "letter",
+                "channel": "email" if terms.send_email and contact.email else "letter",
                 "fee_amount": fee,
                 "is_dry_run": self.is_dry_run,
                 "amount_residual_company": sum(row["amount_residual_company"] for row in rows),
@@ -390,16 +397,16 @@ class BillingDunningRun(models.Model):
 
     def _reminder_totals(self, lines, fee, currency, charges):
         """The reminder's stored totals, as ``billing.reminder._compute_amounts`` sums them."""
-        residual = currency.round(sum(line["amount_residual"] for line in lines))
-        interest = currency.round(sum(line["interest_amount"] for line in lines))
-        compensation = currency.round(sum(line["compensation_amount"] for line in lines))
+        residual = charges.round(sum(line["amount_residual"] for line in lines), currency)
+        interest = charges.round(sum(line["interest_amount"] for line in lines), currency)
+        compensation = charges.round(sum(line["compensation_amount"] for line in lines), currency)
         return {
             "amount_residual": residual,
             "interest_amount": interest,
             "compensation_amount": compensation,
-            "amount_total": currency.round(residual + interest + compensation + fee),
+            "amount_total": charges.round(residual + interest + compensation + fee, currency),
             "amount_charges_company": charges.convert(
-                fee + interest + compensation, currency, self.company_id.currency_id
+                fee + interest + compensation, currency, charges.company_currency
             ),
         }
 
@@ -537,19 +544,56 @@ class BillingDunningExclusion(models.Model):
     reason = fields.Selection(EXCLUSION_REASONS, required=True)
 
 
+class LevelTerms(NamedTuple):
+    """What a level charges and how it is sent, read once per run."""
+
+    fee_amount: float
+    apply_interest: bool
+    apply_compensation: bool
+    send_email: bool
+
+
 class DunningCharges:
-    """Fees, interest and compensation of one run, from the rule book (rates
-    and currency conversions are looked up once per run)."""
+    """Fees, interest and compensation of one run, from the rule book (rates,
+    currency conversions, roundings and level terms are looked up once per run:
+    a run charges thousands of invoices)."""
 
     def __init__(self, run):
         self.run = run
         self.env = run.env
         self.company = run.company_id
+        self.company_currency = self.company.currency_id
         self.profile = self.company._billing_legal_rules()
+        self.day_count = self.company.billing_interest_day_count
         country = self.company.country_id or self.env.ref("base.dk")
         self.rates = self.env["billing.interest.rate"]._rates_for_country(country)
         self._currencies = {}
         self._rates = {}
+        self._roundings = {}
+        self._compensations = {}
+        self._terms = {}
+
+    def terms(self, level):
+        if level.id not in self._terms:
+            self._terms[level.id] = LevelTerms(
+                level.fee_amount, level.apply_interest, level.apply_compensation, level.send_email
+            )
+        return self._terms[level.id]
+
+    def round(self, amount, currency):
+        """``currency.round(amount)``, with the rounding read once per currency."""
+        if currency.id not in self._roundings:
+            self._roundings[currency.id] = currency.rounding
+        return float_round(amount, precision_rounding=self._roundings[currency.id])
+
+    def compensation(self, currency):
+        """The legal compensation for an invoice in ``currency``, in it (or 0)."""
+        if currency.id not in self._compensations:
+            legal = compensation_for(self.profile, currency.name)
+            self._compensations[currency.id] = (
+                self.convert(legal[0], self.currency(legal[1]), currency) if legal else 0.0
+            )
+        return self._compensations[currency.id]
 
     def currency(self, code):
         if code not in self._currencies:
@@ -561,24 +605,24 @@ class DunningCharges:
         return self._currencies[code]
 
     def convert(self, amount, from_currency, to_currency):
-        if from_currency == to_currency:
-            return to_currency.round(amount)
+        if from_currency.id == to_currency.id:
+            return self.round(amount, to_currency)
         key = (from_currency.id, to_currency.id)
         if key not in self._rates:
             self._rates[key] = from_currency._get_conversion_rate(
                 from_currency, to_currency, self.company, self.run.date
             )
-        return to_currency.round(amount * self._rates[key])
+        return self.round(amount * self._rates[key], to_currency)
 
-    def reminder_fee(self, level, currency):
-        return self.convert(level.fee_amount, self.company.currency_id, currency)
+    def reminder_fee(self, terms, currency):
+        return self.convert(terms.fee_amount, self.company_currency, currency)
 
-    def line_values(self, row, level, currency):
+    def line_values(self, row, terms, currency):
         date = self.run.date
         fee_dates = [day for day in (row["fee_dates"] or []) if day]
-        fee_ok = bool(level.fee_amount) and fee_allowed(self.profile, fee_dates, date, row["disputed"])[0]
+        fee_ok = bool(terms.fee_amount) and fee_allowed(self.profile, fee_dates, date, row["disputed"])[0]
         interest, interest_from = 0.0, False
-        if level.apply_interest and self.profile.interest_margin is not None:
+        if terms.apply_interest and self.profile.interest_margin is not None:
             interest_from = max(row["due_date"], row["interest_to"] or row["due_date"])
             try:
                 interest = late_interest(
@@ -587,22 +631,19 @@ class DunningCharges:
                     interest_from,
                     date,
                     self.profile.interest_margin,
-                    self.company.billing_interest_day_count,
+                    self.day_count,
                 )
             except ValueError:
                 interest = 0.0
         compensation = 0.0
-        partner = self.env["res.partner"].browse(row["partner_id"])
-        legal = compensation_for(self.profile, currency.name)
-        if level.apply_compensation and legal and partner.is_company and not row["compensated"]:
-            amount, code = legal
-            compensation = self.convert(amount, self.currency(code), currency)
+        if terms.apply_compensation and row["is_company"] and not row["compensated"]:
+            compensation = self.compensation(currency)
         return {
             "move_id": row["move_id"],
             "due_date": row["due_date"],
             "amount_residual": row["amount_residual"],
             "fee_charged": fee_ok,
-            "interest_amount": currency.round(interest),
+            "interest_amount": self.round(interest, currency),
             "interest_date_from": interest_from if interest else False,
             "interest_date_to": date if interest else False,
             "compensation_amount": compensation,

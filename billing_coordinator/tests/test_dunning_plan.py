@@ -96,6 +96,22 @@ class TestDunningPlan(DunningCommon):
         self.assertEqual(run.reminder_ids.state, "draft")
         self.assertEqual(len(self._plan().reminder_ids), 1)
 
+    def test_an_archived_customer_keeps_its_own_policy_and_hold(self):
+        """Archiving a customer does not forget what it owes nor how it is dunned."""
+        strict = self._make_policy(self.company, default=False)
+        strict.level_ids.sorted("sequence")[0].trigger_days = 1
+        held = self.env["res.partner"].create({"name": "Kunde holdt", "is_company": True})
+        invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-2)
+        kept = self._post_invoice(held, 1000.0, due_in_days=-30)
+        self.customer.with_company(self.company).billing_dunning_policy_id = strict
+        held.with_company(self.company).billing_account_state = "blocked"
+        (self.customer | held).action_archive()
+        run = self._plan(dry=True)
+        self.assertEqual(run.reminder_ids.line_ids.move_id, invoice, "two days late: the strict policy")
+        self.assertEqual(run.reminder_ids.level_id.policy_id, strict)
+        self.assertEqual(run.exclusion_ids.move_id, kept)
+        self.assertEqual(run.exclusion_ids.reason, "on_hold")
+
     def test_invoices_in_another_currency_get_their_own_reminder(self):
         self._post_invoice(self.customer, 1000.0, due_in_days=-30)
         euro = self._post_invoice(self.customer, 200.0, due_in_days=-30, currency=self.eur)

@@ -35,10 +35,9 @@ def insert_records(model, vals_list):
             "write_uid": [model.env.uid] * len(vals_list), "write_date": [now] * len(vals_list),
         })  # fmt: skip
     arrays = [
-        SQL("%s::%s[]", [_column_value(model._fields[name], value) for value in values],
-            SQL(model._fields[name].column_type[1]))
+        SQL("%s::%s[]", _column_values(model._fields[name], values), SQL(model._fields[name].column_type[1]))
         for name, values in columns.items()
-    ]  # fmt: skip
+    ]
     column_names = SQL(", ").join(SQL.identifier(name) for name in columns)
     model.env.cr.execute(
         SQL(
@@ -73,17 +72,16 @@ def _check_complete(model, names):
         raise ValueError(f"insert_records({model._name}): no value for {', '.join(sorted(missing))}")
 
 
-def _column_value(field, value):
+def _column_values(field, values):
+    """One column's values as PostgreSQL takes them (empty: NULL, or 0 for numbers)."""
     if field.translate:
         raise ValueError(f"insert_records: translated field {field.name} is not supported")
-    if field.type == "many2one":
-        return value or None
-    if field.type in ("char", "text", "selection", "date", "datetime", "html"):
-        return value or None
+    if field.type in ("many2one", "char", "text", "selection", "date", "datetime", "html"):
+        return [value or None for value in values]
     if field.type in ("float", "monetary", "integer"):
-        return value or 0
+        return [value or 0 for value in values]
     if field.type == "boolean":
-        return bool(value)
+        return [bool(value) for value in values]
     raise ValueError(f"insert_records: field type {field.type} of {field.name} is not supported")
 
 
