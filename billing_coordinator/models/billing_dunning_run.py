@@ -7,7 +7,7 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL, float_round
 
 from ..tools.bulk_insert import insert_records
-from ..tools.dunning_rules import compensation_for, fee_allowed, level_reached
+from ..tools.dunning_rules import PlannedLevel, compensation_for, fee_allowed, level_reached
 from ..tools.legal_profiles import late_interest
 
 _logger = logging.getLogger(__name__)
@@ -326,17 +326,15 @@ class BillingDunningRun(models.Model):
     def _ladder(self, policy):
         """A policy's levels in order, each with its planning rule and its rank."""
         levels = policy.level_ids.sorted(lambda lv: (lv.sequence, lv.id))
-        return [(level, level._as_planned_level(), (level.sequence, level.id)) for level in levels]
+        return [LadderStep(level, level._as_planned_level(), (level.sequence, level.id)) for level in levels]
 
     def _next_level(self, ladder, row):
         """The level this invoice reaches today, or nothing."""
         if row["last_level_id"]:
             last = (row["last_level_sequence"], row["last_level_id"])
-            ladder = [step for step in ladder if step[2] > last]
-        if ladder:
-            level, rule, _rank = ladder[0]
-            if level_reached(rule, row["due_date"], row["last_date"], self.date):
-                return level
+            ladder = [step for step in ladder if step.rank > last]
+        if ladder and level_reached(ladder[0].rule, row["due_date"], row["last_date"], self.date):
+            return ladder[0].level
         return False
 
     def _create_reminders(self, planned, partners):
@@ -542,6 +540,14 @@ class BillingDunningExclusion(models.Model):
     currency_id = fields.Many2one(related="move_id.currency_id")
     amount_residual = fields.Monetary(related="move_id.amount_residual", string="Open Amount")
     reason = fields.Selection(EXCLUSION_REASONS, required=True)
+
+
+class LadderStep(NamedTuple):
+    """A level of a policy, its planning rule and its place in the ladder."""
+
+    level: models.BaseModel
+    rule: PlannedLevel
+    rank: tuple
 
 
 class LevelTerms(NamedTuple):
