@@ -4,11 +4,12 @@
 
 Each measurement copies the template (``createdb -T`` and its filestore) to
 ``bench_run_<size>``, runs one operation in a fresh process (bench/operations.py)
-and drops the copy. Wall seconds are the median of the runs; an operation whose
-first run takes longer than ``SLOW_SECONDS`` runs once (the table says so), one
-that takes less than ``QUICK_SECONDS`` runs at least ``QUICK_REPS`` times: a
-sub-second timing on a shared machine varies by a quarter from run to run. Peak
-RSS is the largest of the runs. The table goes to stdout and to
+and drops the copy. An operation and the reference its target is set against
+are measured in turns (``IN_TURNS``). Wall seconds are the median of the runs;
+an operation whose first run takes longer than ``SLOW_SECONDS`` runs once (the
+table says so), one that takes less than ``QUICK_SECONDS`` runs at least
+``QUICK_REPS`` times: a sub-second timing on a shared machine varies by a
+quarter from run to run. Peak RSS is the largest of the runs. The table goes to stdout and to
 ``bench/results/<size>.md``.
 """
 
@@ -58,6 +59,12 @@ COMPARISONS = [
     ("list_billing", "list_billing_no_ar", 1.5, "≤ 1.5x the same list without them"),
     ("list_billing", "list_plain", None, "(information)"),
 ]
+# measured in turns: an operation with the reference its target is set against
+IN_TURNS = [
+    ("floor_dunning", "dunning_plan"),
+    ("floor_detection", "detection_rescan"),
+    ("list_plain", "list_billing_no_ar", "list_billing"),
+]
 NOT_YET = "not installed yet"
 # the model an operation needs; without it the operation is not on this branch yet
 NEEDS_MODEL = {
@@ -89,26 +96,40 @@ def measure_once(template, run_db, op):
     return json.loads(lines[-1])
 
 
-def measure(size, op, with_oca, reps):
+def measure(size, ops, with_oca, reps):
+    """``{op: summary}`` for operations measured in turns (one run of each per
+    round), so that a slow minute of the shared machine falls on an operation
+    and its reference alike."""
     template = benchlib.template_name(size, oca=with_oca)
     run_db = f"bench_run_{size.lower()}"
-    needed = NEEDS_MODEL.get(op)
-    if needed and not benchlib.psql(template, f"SELECT 1 FROM ir_model WHERE model = '{needed}'"):
-        return {"status": NOT_YET}
-    runs = []
+    summaries, runs = {}, {}
+    for op in ops:
+        needed = NEEDS_MODEL.get(op)
+        if needed and not benchlib.psql(template, f"SELECT 1 FROM ir_model WHERE model = '{needed}'"):
+            summaries[op] = {"status": NOT_YET}
+        else:
+            runs[op] = []
     rep = 0
-    while rep < reps:
-        outcome = measure_once(template, run_db, op)
-        if outcome["status"] != "ok":
-            log(f"{op}: {outcome['status']}\n{outcome.get('error', '')}")
-            return outcome
-        runs.append(outcome)
-        log(f"{op} run {rep + 1}: {outcome['wall']:.3f} s, {outcome['queries']} queries, {outcome['result']}")
-        if outcome["wall"] > SLOW_SECONDS:
+    while rep < reps and runs:
+        for op in list(runs):
+            outcome = measure_once(template, run_db, op)
+            if outcome["status"] != "ok":
+                log(f"{op}: {outcome['status']}\n{outcome.get('error', '')}")
+                summaries[op] = outcome
+                del runs[op]
+                continue
+            runs[op].append(outcome)
+            log(f"{op} run {rep + 1}: {outcome['wall']:.3f} s, {outcome['queries']} queries")
+        if any(outcomes[-1]["wall"] > SLOW_SECONDS for outcomes in runs.values()):
             break
-        if rep == 0 and outcome["wall"] < QUICK_SECONDS:
+        if rep == 0 and runs and all(outcomes[0]["wall"] < QUICK_SECONDS for outcomes in runs.values()):
             reps = max(reps, QUICK_REPS)
         rep += 1
+    summaries.update({op: summary(outcomes) for op, outcomes in runs.items()})
+    return summaries
+
+
+def summary(runs):
     return {
         "status": "ok",
         "runs": len(runs),
@@ -239,11 +260,14 @@ def main():
     measured = {
         op: {"status": "not run (--only)" if only and op not in only else "pending"} for op, *_ in ROWS
     }
-    for op, label, with_oca in ROWS:
+    labels = {op: label for op, label, _oca in ROWS}
+    for op, _label, with_oca in ROWS:
         if measured[op]["status"] != "pending":
             continue
-        log(f"{label} ...")
-        measured[op] = measure(args.size, op, with_oca, args.reps)
+        group = next((g for g in IN_TURNS if op in g), (op,))
+        group = [member for member in group if measured[member]["status"] == "pending"]
+        log(" + ".join(labels[member] for member in group) + " ...")
+        measured.update(measure(args.size, group, with_oca, args.reps))
         if write:  # written after every row: an interrupted run leaves "pending" rows, no guesses
             out.write_text(report(args.size, measured), encoding="utf-8")
     text = report(args.size, measured)
