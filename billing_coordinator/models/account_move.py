@@ -3,7 +3,7 @@ from odoo.exceptions import UserError
 
 from .billing_discrepancy import DISPUTE_TYPES
 from .billing_discrepancy_stage import CLOSED_STATES
-from .res_partner import ACCOUNT_STATES
+from .res_partner import ACCOUNT_STATES, HELD_ACCOUNT_STATES
 
 COORDINATOR_GROUP = "billing_coordinator.group_billing_coordinator"
 
@@ -103,7 +103,7 @@ class AccountMove(models.Model):
         """An invoice posted for a customer on hold or blocked says so in its chatter."""
         labels = dict(self._fields["billing_partner_account_state"]._description_selection(self.env))
         for move in self.filtered(
-            lambda m: m.is_sale_document() and m.billing_partner_account_state in ("on_hold", "blocked")
+            lambda m: m.is_sale_document() and m.billing_partner_account_state in HELD_ACCOUNT_STATES
         ):
             move.message_post(
                 body=self.env._(

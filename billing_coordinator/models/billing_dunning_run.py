@@ -9,6 +9,7 @@ from odoo.tools import SQL, float_round
 from ..tools.bulk_insert import insert_records
 from ..tools.dunning_rules import PlannedLevel, compensation_for, fee_allowed, level_reached
 from ..tools.legal_profiles import late_interest
+from .res_partner import HELD_ACCOUNT_STATES
 
 _logger = logging.getLogger(__name__)
 
@@ -197,7 +198,7 @@ class BillingDunningRun(models.Model):
         on_hold = set(
             partners.with_company(self.company_id)
             .with_context(active_test=False)
-            .search([("id", "in", partners.ids), ("billing_account_state", "in", ("on_hold", "blocked"))])
+            .search([("id", "in", partners.ids), ("billing_account_state", "in", HELD_ACCOUNT_STATES)])
             .ids
         )
         ladders = {policy.id: self._ladder(policy) for policy in set(policies.values()) if policy}
@@ -213,9 +214,9 @@ class BillingDunningRun(models.Model):
                     "partner_id": row["partner_id"], "reason": reason,
                 })  # fmt: skip
                 continue
-            level = self._next_level(ladder_of[row["partner_id"]], row)
-            if level:
-                planned.append((row, level))
+            step = self._next_step(ladder_of[row["partner_id"]], row)
+            if step:
+                planned.append((row, step))
         insert_records(self.env["billing.dunning.exclusion"], exclusions)
         self._create_reminders(planned, partners)
         self.state = "planned"
@@ -324,25 +325,36 @@ class BillingDunningRun(models.Model):
 
     @api.model
     def _ladder(self, policy):
-        """A policy's levels in order, each with its planning rule and its rank."""
+        """A policy's levels in order, each read once for the run: its planning
+        rule, its rank and what it charges."""
         levels = policy.level_ids.sorted(lambda lv: (lv.sequence, lv.id))
-        return [LadderStep(level, level._as_planned_level(), (level.sequence, level.id)) for level in levels]
+        return [
+            LadderStep(
+                level,
+                level._as_planned_level(),
+                (level.sequence, level.id),
+                LevelTerms(
+                    level.fee_amount, level.apply_interest, level.apply_compensation, level.send_email
+                ),
+            )
+            for level in levels
+        ]
 
-    def _next_level(self, ladder, row):
-        """The level this invoice reaches today, or nothing."""
+    def _next_step(self, ladder, row):
+        """The step of the ladder this invoice reaches today, or nothing."""
         if row["last_level_id"]:
             last = (row["last_level_sequence"], row["last_level_id"])
             ladder = [step for step in ladder if step.rank > last]
         if ladder and level_reached(ladder[0].rule, row["due_date"], row["last_date"], self.date):
-            return ladder[0].level
-        return False
+            return ladder[0]
+        return None
 
     def _create_reminders(self, planned, partners):
         """One reminder per customer, level and currency, with a line per invoice
         (inserted set-based: a run plans thousands of them)."""
         groups = defaultdict(list)
-        for row, level in planned:
-            groups[(row["partner_id"], level, row["currency_id"])].append(row)
+        for row, step in planned:
+            groups[(row["partner_id"], step, row["currency_id"])].append(row)
         if not groups:
             return self.env["billing.reminder"]
         contacts = self._invoice_contacts(partners)
@@ -352,9 +364,9 @@ class BillingDunningRun(models.Model):
             state = "draft" if self.company_id.billing_dunning_approval else "to_send"
         charges = self._charge_calculator()
         reminder_vals, lines_per_reminder = [], []
-        for (partner_id, level, currency_id), rows in groups.items():
+        for (partner_id, step, currency_id), rows in groups.items():
+            level, terms = step.level, step.terms
             currency = self.env["res.currency"].browse(currency_id)
-            terms = charges.terms(level)
             lines = [charges.line_values(row, terms, currency) for row in rows]
             fee = charges.reminder_fee(terms, currency) if any(line["fee_charged"] for line in lines) else 0.0
             contact = contacts[partner_id]
@@ -542,16 +554,8 @@ class BillingDunningExclusion(models.Model):
     reason = fields.Selection(EXCLUSION_REASONS, required=True)
 
 
-class LadderStep(NamedTuple):
-    """A level of a policy, its planning rule and its place in the ladder."""
-
-    level: models.BaseModel
-    rule: PlannedLevel
-    rank: tuple
-
-
 class LevelTerms(NamedTuple):
-    """What a level charges and how it is sent, read once per run."""
+    """What a level charges and how it is sent."""
 
     fee_amount: float
     apply_interest: bool
@@ -559,10 +563,19 @@ class LevelTerms(NamedTuple):
     send_email: bool
 
 
+class LadderStep(NamedTuple):
+    """A level of a policy, its planning rule, its place in the ladder and its terms."""
+
+    level: models.BaseModel
+    rule: PlannedLevel
+    rank: tuple
+    terms: LevelTerms
+
+
 class DunningCharges:
     """Fees, interest and compensation of one run, from the rule book (rates,
-    currency conversions, roundings and level terms are looked up once per run:
-    a run charges thousands of invoices)."""
+    currency conversions and roundings are looked up once per run: a run charges
+    thousands of invoices)."""
 
     def __init__(self, run):
         self.run = run
@@ -577,14 +590,6 @@ class DunningCharges:
         self._rates = {}
         self._roundings = {}
         self._compensations = {}
-        self._terms = {}
-
-    def terms(self, level):
-        if level.id not in self._terms:
-            self._terms[level.id] = LevelTerms(
-                level.fee_amount, level.apply_interest, level.apply_compensation, level.send_email
-            )
-        return self._terms[level.id]
 
     def round(self, amount, currency):
         """``currency.round(amount)``, with the rounding read once per currency."""

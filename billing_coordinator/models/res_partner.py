@@ -12,6 +12,8 @@ ACCOUNT_STATES = [
     ("on_hold", "On Hold"),
     ("blocked", "Blocked"),
 ]
+# the account states in which a customer is neither dunned nor invoiced without a note
+HELD_ACCOUNT_STATES = ("on_hold", "blocked")
 
 # AR figures read from the SQL view billing.partner.ar (report/billing_partner_ar.py):
 # partner field -> (view column, value when the customer has no row)
@@ -360,8 +362,15 @@ class ResPartner(models.Model):
 
     @api.depends_context("company")
     def _compute_billing_ar_figures(self):
-        for fname, column in self._billing_ar_columns().items():
-            self._put_computed_values(fname, column)
+        self._billing_cache_ar_figures()
+
+    def _billing_cache_ar_figures(self):
+        """Compute all AR figures of all records into the cache; ``{field name:
+        [cached value of each record]}``."""
+        return {
+            fname: self._put_computed_values(fname, column)
+            for fname, column in self._billing_ar_columns().items()
+        }
 
     def _billing_ar_columns(self):
         """``{field name: [value of each record]}``: all figures of all records
@@ -478,8 +487,7 @@ class ResPartner(models.Model):
         for fname in figures:
             self._check_field_access(self._fields[fname], "read")
         # in the cache too: the web client's read follows the currency there
-        columns = self._billing_ar_columns()
-        cached = {fname: self._put_computed_values(fname, column) for fname, column in columns.items()}
+        cached = self._billing_cache_ar_figures()
         result = super()._read_format([f for f in fnames if f not in figures], load)
         position = {record_id: index for index, record_id in enumerate(self._ids)}
         record, use_display_name = self[:1], load == "_classic_read"
