@@ -22,6 +22,7 @@ REMINDER_STATES = [
 ]
 
 LETTER_REPORT = "billing_coordinator.billing_reminder_report_action"
+MAIL_STATEMENT = "billing_coordinator.billing_reminder_mail_statement"
 LETTER_MARKER = "BCLETTER"
 LETTER_MARKER_RE = re.compile(rf"{LETTER_MARKER}(\d+)X")
 
@@ -74,6 +75,13 @@ class BillingReminder(models.Model):
         help="After this day the claims of a sent collection warning can be handed over to collection.",
     )
 
+    statement_html = fields.Html(
+        string="Statement",
+        compute="_compute_statement_html",
+        sanitize=False,
+        help="The overdue invoices, the charges and the total due, as the reminder e-mail states them.",
+    )
+
     _one_reminder_per_customer_level = models.UniqueIndex(
         "(run_id, partner_id, level_id, currency_id)",
         "A run has one reminder per customer, level and currency.",
@@ -104,6 +112,41 @@ class BillingReminder(models.Model):
                 )
             else:
                 reminder.collection_deadline = False
+
+    @api.depends_context("lang")
+    @api.depends(
+        "line_ids.amount_residual",
+        "line_ids.interest_amount",
+        "line_ids.amount_total",
+        "fee_amount",
+        "compensation_amount",
+        "amount_total",
+        "currency_id",
+        "partner_id.lang",
+        "level_id.is_collection_warning",
+        "level_id.warning_days",
+    )
+    def _compute_statement_html(self):
+        values = self.env["mail.render.mixin"]._render_eval_context()
+        qweb = self.env["ir.qweb"]
+        for reminder in self:
+            reminder.statement_html = qweb._render(MAIL_STATEMENT, dict(values, object=reminder))
+
+    def mail_allowed_qweb_expressions(self):
+        """The placeholders of the reminder e-mail. A template made only of allowed
+        placeholders is filled in without compiling it for every e-mail, and a user
+        who is not a template editor may change its wording. (Without a company
+        e-mail, Odoo sends from the sending user's address.)"""
+        return (
+            *super().mail_allowed_qweb_expressions(),
+            "object.contact_id.id",
+            "object.contact_id.name",
+            "object.partner_id.lang",
+            "object.level_id.name",
+            "object.company_id.name",
+            "object.company_id.email_formatted",
+            "object.statement_html",
+        )
 
     @api.depends("partner_id", "level_id", "date")
     def _compute_display_name(self):

@@ -115,6 +115,40 @@ class TestDunningSend(DunningCommon):
         self.assertIn("1,234.50", en_mail.body_html)
         self.assertEqual(da_mail.recipient_ids, self.customer)
 
+    def test_email_states_fee_compensation_total_and_collection_warning(self):
+        self.level_1.write({
+            "fee_amount": 100.0, "apply_compensation": True,
+            "is_collection_warning": True, "warning_days": 10,
+        })  # fmt: skip
+        self._post_invoice(self.customer, 1000.0, due_in_days=-30)
+        run = self._plan()
+        reminder = run.reminder_ids
+        self.assertEqual((reminder.fee_amount, reminder.compensation_amount), (100.0, 310.0))
+        run._send()
+        body = self._mails(reminder).body_html
+        self.assertIn("Kære Kunde Test ApS", body)
+        self.assertIn("Rykkergebyr: kr\xa0100,00", body)
+        self.assertIn("Kompensation: kr\xa0310,00", body)
+        self.assertIn("Samlet forfaldent: <strong>kr\xa01.410,00</strong>", body)
+        self.assertIn("inden 10 dage, overdrages kravet til inkasso", body)
+
+    def test_coordinator_without_template_rights_words_a_reminder_email_of_their_own(self):
+        """Where only template editors may write code in e-mail templates, a
+        coordinator can still copy the reminder e-mail and change its wording:
+        it is made of plain placeholders only."""
+        self.env["ir.config_parameter"].set_param("mail.restrict.template.rendering", True)
+        self.assertFalse(self.coordinator.has_group("mail.group_mail_template_editor"))
+        default = self.env.ref("billing_coordinator.mail_template_billing_reminder")
+        own = default.with_user(self.coordinator).copy({"name": "Friendly reminder"})
+        own.body_html = own.body_html.replace("Dear", "Hello")
+        self.level_1.mail_template_id = own
+        self._post_invoice(self.english, 1234.5, due_in_days=-30)
+        run = self._plan()
+        run._send()
+        body = self._mails(run.reminder_ids).body_html
+        self.assertIn("Hello Customer Ltd", body)
+        self.assertIn("Total due: <strong>kr\xa01,234.50</strong>", body)
+
     def test_reminder_failing_after_its_email_was_queued_sends_no_email(self):
         """The batch queues every e-mail at once; a reminder that fails later
         (here its charges invoice) must not leave its e-mail in the queue."""
