@@ -9,7 +9,7 @@ import lxml.html
 from odoo import api, fields, models, modules, tools
 from odoo.exceptions import UserError
 from odoo.fields import Command
-from odoo.tools.pdf import PdfFileReader, PdfFileWriter
+from odoo.tools.pdf import ArrayObject, NameObject, PdfFileReader, PdfFileWriter
 
 _logger = logging.getLogger(__name__)
 
@@ -23,8 +23,8 @@ REMINDER_STATES = [
 
 LETTER_REPORT = "billing_coordinator.billing_reminder_report_action"
 MAIL_STATEMENT = "billing_coordinator.billing_reminder_mail_statement"
-LETTER_MARKER = "BCLETTER"
-LETTER_MARKER_RE = re.compile(rf"{LETTER_MARKER}(\d+)X")
+LETTER_MARKER = "bcletter"
+LETTER_MARKER_RE = re.compile(rf"{LETTER_MARKER}:(\d+)")
 
 
 class BillingReminder(models.Model):
@@ -343,14 +343,20 @@ class BillingReminder(models.Model):
         return lxml.html.tostring(documents[0], encoding="unicode", doctype="<!DOCTYPE html>")
 
     def _letter_marker_node(self):
-        """White 1px text naming the reminder: the page where a letter starts
-        is found in the PDF's text (Debian's wkhtmltopdf writes no outlines).
-        A system font, as wkhtmltopdf draws web fonts as paths, not text."""
+        """An invisible link naming the reminder: wkhtmltopdf writes it as a link
+        annotation of the page where the letter starts, which is read without
+        parsing the page's text (Debian's wkhtmltopdf writes no outlines, and
+        reading the text of every page took longer than rendering it). The link
+        is taken out of the letter when the PDF is split."""
         marker = lxml.html.Element(
             "div",
             style="font-family: sans-serif; color: #fff; font-size: 1px; line-height: 1px; height: 1px;",
         )
-        marker.text = f"{LETTER_MARKER}{self.id}X"
+        link = lxml.html.Element(
+            "a", href=f"{LETTER_MARKER}:{self.id}", style="color: #fff; text-decoration: none;"
+        )
+        link.text = f"{LETTER_MARKER}{self.id}"  # a link without a width is not written
+        marker.append(link)
         return marker
 
     def _split_pdf(self, pdf):
@@ -370,7 +376,7 @@ class BillingReminder(models.Model):
         for start, end in zip(pages, [*pages[1:], len(reader.pages)], strict=True):
             writer = PdfFileWriter()
             for number in range(start, end):
-                writer.add_page(reader.pages[number])
+                writer.add_page(self._without_marker_links(reader.pages[number]))
             stream = io.BytesIO()
             writer.write(stream)
             contents.append(stream.getvalue())
@@ -381,9 +387,33 @@ class BillingReminder(models.Model):
         """{reminder id: page index} of every letter marker, in document order."""
         starts = {}
         for number, page in enumerate(reader.pages):
-            for reminder_id in LETTER_MARKER_RE.findall(page.extract_text()):
-                starts.setdefault(int(reminder_id), number)
+            for annotation in self._annotations(page):
+                if reminder_id := self._marker_id(annotation):
+                    starts.setdefault(reminder_id, number)
         return starts
+
+    @api.model
+    def _annotations(self, page):
+        return [annotation.get_object() for annotation in page["/Annots"]] if "/Annots" in page else []
+
+    @api.model
+    def _marker_id(self, annotation):
+        """The reminder id of a letter marker's link, or None for any other annotation."""
+        # indexing resolves an indirect object, get() does not
+        action = annotation["/A"] if "/A" in annotation else {}  # noqa: SIM401
+        match = LETTER_MARKER_RE.fullmatch(str(action["/URI"])) if "/URI" in action else None
+        return int(match.group(1)) if match else None
+
+    @api.model
+    def _without_marker_links(self, page):
+        """The page without the markers' links (the letter's own links stay)."""
+        if "/Annots" in page:
+            kept = [item for item in page["/Annots"] if not self._marker_id(item.get_object())]
+            if kept:
+                page[NameObject("/Annots")] = ArrayObject(kept)
+            else:
+                del page["/Annots"]
+        return page
 
     def _schedule_call(self):
         user = self.partner_id.with_company(self.company_id).billing_coordinator_id or self.env.user

@@ -72,6 +72,15 @@ class TestDunningLetters(DunningCommon):
                     other.name, text, f"{other.name} in the letter to {reminder.partner_id.name}"
                 )
             self.assertIn(reminder.pdf_attachment_id, reminder.mail_id.attachment_ids)
+            self.assertEqual(self._links(reminder), [], "the marker's link is taken out of the letter")
+
+    def _links(self, reminder):
+        return [
+            annotation.get_object()["/A"]["/URI"]
+            for page in self._pages(reminder)
+            if "/Annots" in page
+            for annotation in page["/Annots"]
+        ]
 
     def test_batch_renders_all_letters_in_one_wkhtmltopdf_run(self):
         for customer in self.customers:
