@@ -21,7 +21,9 @@ EXCLUSION_REASONS = [
     ("no_policy", "Customer without a dunning policy"),
     ("collection", "Handed over to collection"),
 ]
-SEND_BATCH_SIZE = 50
+# a batch's letters are one wkhtmltopdf run, which takes about a second whatever
+# the number of letters: 200 reminders a committed batch (a few seconds each)
+SEND_BATCH_SIZE = 200
 
 
 class BillingDunningRun(models.Model):
