@@ -127,10 +127,11 @@ class BillingReminder(models.Model):
         "level_id.warning_days",
     )
     def _compute_statement_html(self):
-        values = self.env["mail.render.mixin"]._render_eval_context()
-        qweb = self.env["ir.qweb"]
+        statements = self.env["mail.render.mixin"]._render_template_qweb_view(
+            MAIL_STATEMENT, self._name, self.ids
+        )
         for reminder in self:
-            reminder.statement_html = qweb._render(MAIL_STATEMENT, dict(values, object=reminder))
+            reminder.statement_html = statements.get(reminder.id, False)
 
     def mail_allowed_qweb_expressions(self):
         """The placeholders of the reminder e-mail. A template made only of allowed
