@@ -5,6 +5,7 @@ from psycopg2 import IntegrityError
 from odoo import api, fields, models
 from odoo.tools import SQL, float_compare
 
+from ..tools.sql_arrays import id_array
 from ..tools.sql_settings import without_jit
 from .billing_discrepancy_stage import CLOSED_STATES
 
@@ -74,7 +75,7 @@ class BillingDiscrepancyDetection(models.AbstractModel):
     # the four rules: one query each for the whole set
     # ------------------------------------------------------------------
     def _partner_filter(self, column, partners):
-        return SQL("AND %s = ANY(%s)", column, partners.ids) if partners else SQL()
+        return SQL("AND %s = ANY(%s)", column, id_array(partners.ids)) if partners else SQL()
 
     def _detect_short_payments(self, companies, partners):
         """Invoices partly paid, last paid more than N days ago, with a residual
@@ -431,7 +432,7 @@ class BillingDiscrepancyDetection(models.AbstractModel):
         self.env.cr.execute(
             SQL(
                 "SELECT id FROM billing_discrepancy WHERE id = ANY(%s) ORDER BY id FOR UPDATE SKIP LOCKED",
-                self.ids,
+                id_array(self.ids),
             )
         )
         return self.browse(row[0] for row in self.env.cr.fetchall())

@@ -6,6 +6,8 @@ from odoo.exceptions import UserError
 from odoo.fields import Domain
 from odoo.tools import SQL
 
+from ..tools.sql_arrays import id_array
+
 ACCOUNT_STATES = [
     ("onboarding", "Onboarding"),
     ("active", "Active"),
@@ -377,7 +379,8 @@ class ResPartner(models.Model):
         from the stored figures of the current company; one query on the view for
         customers whose figures passed their date."""
         company = self.env.company
-        partner_ids = [partner._origin.id for partner in self]  # new records have no figures
+        # new records have no figures (their origin's, if any)
+        partner_ids = [pid if isinstance(pid, int) else pid.origin for pid in self._ids]
         stored = self._billing_stored_ar_rows([pid for pid in partner_ids if pid])
         rows = [None] * len(partner_ids)
         stale = {}
@@ -399,9 +402,9 @@ class ResPartner(models.Model):
         values = {"billing_ar_currency_id": [company.currency_id.id] * len(self)}
         for fname, (column, empty) in AR_FIGURES.items():
             values[fname] = [empty if not row or row[column] is None else row[column] for row in rows]
+        labels = {activity.id: self._next_action_label(activity) for activity in activities}
         values["billing_next_action"] = [
-            self._next_action_label(activities.browse(row["next_activity_id"])) if row else False
-            for row in rows
+            labels.get(row["next_activity_id"], False) if row else False for row in rows
         ]
         return values
 
@@ -432,7 +435,7 @@ class ResPartner(models.Model):
                         )
                         for fname in stored
                     ),
-                    partner_ids,
+                    id_array(partner_ids),
                     to_flush=self._fields["billing_ar_valid_until"],
                 )
             )
@@ -444,11 +447,11 @@ class ResPartner(models.Model):
         stored = {partner_ids[i]: row for i, row in enumerate(rows) if row and "next_activity_id" not in row}
         if not stored:
             return
-        customers = SQL(
-            "(SELECT %s AS company_id, UNNEST(%s::int[]) AS partner_id)", company.id, list(stored)
-        )
+        customers = SQL("(SELECT %s AS company_id, UNNEST(%s) AS partner_id)", company.id, id_array(stored))
         invoices = SQL(
-            "AND partner.commercial_partner_id = ANY(%s) AND move.company_id = %s", list(stored), company.id
+            "AND partner.commercial_partner_id = ANY(%s) AND move.company_id = %s",
+            id_array(stored),
+            company.id,
         )
         self.env.cr.execute(self.env["billing.partner.ar"]._next_actions_sql(customers, invoices))
         actions = {
@@ -486,21 +489,25 @@ class ResPartner(models.Model):
             return super()._read_format(fnames, load)
         for fname in figures:
             self._check_field_access(self._fields[fname], "read")
-        # in the cache too: the web client's read follows the currency there
-        cached = self._billing_cache_ar_figures()
+        columns = self._billing_ar_columns()
+        # the currency in the cache too: the web client's read of its name follows it there
+        self._put_computed_values("billing_ar_currency_id", columns["billing_ar_currency_id"])
         result = super()._read_format([f for f in fnames if f not in figures], load)
         position = {record_id: index for index, record_id in enumerate(self._ids)}
+        indexes = [position[vals["id"]] for vals in result]
         record, use_display_name = self[:1], load == "_classic_read"
         for fname in figures:
             field = self._fields[fname]
             read_values = _convert_once_each(
-                cached[fname],
+                columns[fname],
                 lambda value, field=field: field.convert_to_read(
-                    field.convert_to_record(value, record), record, use_display_name
+                    field.convert_to_record(field.convert_to_cache(value, record, validate=False), record),
+                    record,
+                    use_display_name,
                 ),
             )
-            for vals in result:
-                vals[fname] = read_values[position[vals["id"]]]
+            for vals, index in zip(result, indexes, strict=True):
+                vals[fname] = read_values[index]
         return result
 
     def _field_to_sql(self, alias, field_expr, query=None):

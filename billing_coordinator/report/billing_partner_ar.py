@@ -1,6 +1,8 @@
 from odoo import fields, models, tools
 from odoo.tools import SQL
 
+from ..tools.sql_arrays import id_array
+
 
 class BillingPartnerAr(models.Model):
     """Receivable figures per customer (commercial partner) and company, as a SQL view.
@@ -80,12 +82,12 @@ class BillingPartnerAr(models.Model):
             SQL(
                 """AND line.partner_id IN (
                        SELECT id FROM res_partner WHERE commercial_partner_id = ANY(%s)) %s""",
-                list(partner_ids),
+                id_array(partner_ids),
                 company_filter,
             ),
             SQL(
                 "AND partner.commercial_partner_id = ANY(%s) %s",
-                list(partner_ids),
+                id_array(partner_ids),
                 SQL("AND move.company_id = %s", company.id) if company else SQL(),
             ),
         )
