@@ -192,6 +192,82 @@ def dunning_plan(env, _state):
     return {"runs": len(runs), **reminders_of(runs)}
 
 
+def plan_write_prepare(env):
+    """Untimed: a dry run planned by the addon per company, whose rows the write
+    floor inserts again, and an empty dry run per company to insert them into."""
+    dunning_prepare(env)
+    runs, pairs = env["billing.dunning.run"], []
+    for company in bench_companies(env):
+        planned = runs.with_company(company).create({"company_id": company.id, "is_dry_run": True})
+        planned.action_plan()
+        empty = runs.with_company(company).create({"company_id": company.id, "is_dry_run": True})
+        pairs.append((planned.id, empty.id))
+    env.cr.commit()
+    columns = {}
+    for table in ("billing_reminder", "billing_reminder_line", "billing_dunning_exclusion"):
+        env.cr.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = %s "
+            "AND column_name NOT IN ('id', 'run_id', 'reminder_id') ORDER BY ordinal_position",
+            [table],
+        )
+        columns[table] = [name for (name,) in env.cr.fetchall()]
+    return {"pairs": pairs, "columns": columns}
+
+
+def plan_write_floor(env, state):
+    """The dry run's reminders, lines and exclusions inserted again into the
+    empty run, in one statement: what writing the plan costs PostgreSQL alone
+    (the same rows, indexes and foreign-key checks, nothing decided)."""
+    from odoo.tools import SQL
+
+    def cols(table, alias=None):
+        return SQL(", ").join(
+            SQL.identifier(alias, name) if alias else SQL.identifier(name) for name in state["columns"][table]
+        )
+
+    env.cr.execute(
+        SQL(
+            """
+        WITH pairs(source, target) AS (SELECT * FROM unnest(%(sources)s::int[], %(targets)s::int[])),
+        reminders AS (
+            INSERT INTO billing_reminder (run_id, %(reminder_cols)s)
+            SELECT pairs.target, %(reminder_old)s
+              FROM billing_reminder old JOIN pairs ON pairs.source = old.run_id
+            RETURNING id, run_id, partner_id, level_id, currency_id
+        ),
+        lines AS (
+            INSERT INTO billing_reminder_line (reminder_id, %(line_cols)s)
+            SELECT new.id, %(line_old)s
+              FROM billing_reminder_line line
+              JOIN billing_reminder old ON old.id = line.reminder_id
+              JOIN pairs ON pairs.source = old.run_id
+              JOIN reminders new ON new.run_id = pairs.target AND new.partner_id = old.partner_id
+                                AND new.level_id = old.level_id AND new.currency_id = old.currency_id
+            RETURNING 1
+        ),
+        exclusions AS (
+            INSERT INTO billing_dunning_exclusion (run_id, %(exclusion_cols)s)
+            SELECT pairs.target, %(exclusion_old)s
+              FROM billing_dunning_exclusion old JOIN pairs ON pairs.source = old.run_id
+            RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM reminders), (SELECT count(*) FROM lines),
+               (SELECT count(*) FROM exclusions)
+            """,
+            sources=[source for source, _target in state["pairs"]],
+            targets=[target for _source, target in state["pairs"]],
+            reminder_cols=cols("billing_reminder"),
+            reminder_old=cols("billing_reminder", "old"),
+            line_cols=cols("billing_reminder_line"),
+            line_old=cols("billing_reminder_line", "line"),
+            exclusion_cols=cols("billing_dunning_exclusion"),
+            exclusion_old=cols("billing_dunning_exclusion", "old"),
+        )
+    )
+    reminders, lines, exclusions = env.cr.fetchone()
+    return {"reminders": reminders, "lines": lines, "exclusions": exclusions}
+
+
 def reminders_of(runs):
     if "reminder_ids" in runs._fields:
         return {"reminders": len(runs.reminder_ids)}
@@ -306,6 +382,7 @@ OPERATIONS = {
     "list_billing": (always, *partner_list(billing_list_spec)),
     "list_billing_no_ar": (always, *partner_list(billing_list_without_ar_spec)),
     "dunning_plan": (has_dunning, dunning_prepare, dunning_plan),
+    "floor_plan_write": (has_dunning, plan_write_prepare, plan_write_floor),
     "dunning_full": (has_dunning, dunning_prepare, dunning_full(skip_pdf=False)),
     "dunning_full_nopdf": (has_dunning, dunning_prepare, dunning_full(skip_pdf=True)),
     "detection": (has_detection, noop_prepare, detection),

@@ -40,6 +40,7 @@ ROWS = [
     ("list_plain", "Partner list, plain (name, VAT, country)", False),
     ("list_billing_no_ar", "Partner list, billing list view without the AR figures", False),
     ("list_billing", "Partner list, billing list view with the AR figures", False),
+    ("floor_plan_write", "SQL floor of writing: the dry run's rows inserted again in one statement", False),
     ("dunning_plan", "Dunning planning (dry run)", False),
     ("dunning_full", "Full dunning run, e-mails with letter PDF", False),
     ("dunning_full_nopdf", "Full dunning run, e-mails without PDF", False),
@@ -51,6 +52,8 @@ ROWS = [
 # (operation, reference, target ratio operation/reference or None, how the target reads)
 COMPARISONS = [
     ("dunning_plan", "floor_dunning", 3.0, "≤ 3x floor"),
+    ("dunning_plan", "floor_plan_write", None, "(information)"),
+    ("floor_plan_write", "floor_dunning", None, "(information)"),
     ("dunning_full", "oca_full", 0.1, "≥ 10x faster than OCA"),
     ("dunning_full", "floor_dunning", None, "(information)"),
     ("dunning_full_nopdf", "oca_full_nopdf", None, "(information)"),
@@ -61,7 +64,7 @@ COMPARISONS = [
 ]
 # measured in turns: an operation with the reference its target is set against
 IN_TURNS = [
-    ("floor_dunning", "dunning_plan"),
+    ("floor_dunning", "floor_plan_write", "dunning_plan"),
     ("floor_detection", "detection_rescan"),
     ("list_plain", "list_billing_no_ar", "list_billing"),
 ]
@@ -69,6 +72,7 @@ NOT_YET = "not installed yet"
 # the model an operation needs; without it the operation is not on this branch yet
 NEEDS_MODEL = {
     "dunning_plan": "billing.dunning.run",
+    "floor_plan_write": "billing.dunning.run",
     "dunning_full": "billing.dunning.run",
     "dunning_full_nopdf": "billing.dunning.run",
     "detection": "billing.discrepancy",
