@@ -4,12 +4,19 @@ A dunning run plans thousands of reminders and reminder lines at night. Through
 ``create`` each record pays for defaults, inverse caches, value conversion and
 mail.thread's creation message and followers, which costs more than deciding
 what to remind. ``insert_records`` writes the rows of a model in one statement
-(one array per column, ``unnest``) and then checks access as ``create`` does.
+and then checks access as ``create`` does.
+
+The rows travel as one JSON parameter, which PostgreSQL turns into rows of the
+table's type (``json_populate_recordset``). psycopg2 would send a list per column
+as ``ARRAY[v1, v2, ...]``, which PostgreSQL parses value by value as expressions:
+for the ten thousand lines of a run that parsing took longer than the INSERT.
 
 It is meant for records whose every stored value the caller computes: it refuses
 a value list that leaves out a stored computed field or a required field, so a
 field added later cannot silently stay empty.
 """
+
+import json
 
 from odoo import fields
 from odoo.tools import SQL
@@ -27,27 +34,28 @@ def insert_records(model, vals_list):
     if any(vals.keys() != vals_list[0].keys() for vals in vals_list):
         raise ValueError(f"insert_records({model._name}): every row needs the same fields")
     _check_complete(model, names)
-    columns = {name: [vals[name] for vals in vals_list] for name in names}
+    columns = {
+        name: _column_values(model._fields[name], [vals[name] for vals in vals_list]) for name in names
+    }
     if model._log_access:
-        now = fields.Datetime.now()
+        now = fields.Datetime.to_string(fields.Datetime.now())
         columns.update({
             "create_uid": [model.env.uid] * len(vals_list), "create_date": [now] * len(vals_list),
             "write_uid": [model.env.uid] * len(vals_list), "write_date": [now] * len(vals_list),
         })  # fmt: skip
-    arrays = [
-        SQL("%s::%s[]", _column_values(model._fields[name], values), SQL(model._fields[name].column_type[1]))
-        for name, values in columns.items()
-    ]
-    column_names = SQL(", ").join(SQL.identifier(name) for name in columns)
+    rows = [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+    column_names = SQL(", ").join(SQL.identifier("row_", name) for name in columns)
     model.env.cr.execute(
         SQL(
             """INSERT INTO %(table)s (%(columns)s)
-               SELECT %(columns)s FROM unnest(%(arrays)s) WITH ORDINALITY AS row_(%(columns)s, position_)
-                ORDER BY position_
+               SELECT %(values)s
+                 FROM json_populate_recordset(NULL::%(table)s, %(rows)s) WITH ORDINALITY AS row_
+                ORDER BY row_.ordinality
             RETURNING id""",
             table=SQL.identifier(model._table),
-            columns=column_names,
-            arrays=SQL(", ").join(arrays),
+            columns=SQL(", ").join(SQL.identifier(name) for name in columns),
+            values=column_names,
+            rows=json.dumps(rows),
         )
     )
     # ids come from the table's sequence in insertion order
@@ -73,11 +81,15 @@ def _check_complete(model, names):
 
 
 def _column_values(field, values):
-    """One column's values as PostgreSQL takes them (empty: NULL, or 0 for numbers)."""
+    """One column's values as JSON gives them to PostgreSQL (empty: NULL, or 0 for numbers)."""
     if field.translate:
         raise ValueError(f"insert_records: translated field {field.name} is not supported")
-    if field.type in ("many2one", "char", "text", "selection", "date", "datetime", "html"):
+    if field.type in ("many2one", "char", "text", "selection", "html"):
         return [value or None for value in values]
+    if field.type == "date":
+        return [fields.Date.to_string(value) or None for value in values]
+    if field.type == "datetime":
+        return [fields.Datetime.to_string(value) or None for value in values]
     if field.type in ("float", "monetary", "integer"):
         return [value or 0 for value in values]
     if field.type == "boolean":
