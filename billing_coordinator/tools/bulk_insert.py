@@ -9,7 +9,7 @@ and then checks access as ``create`` does.
 The rows travel as one JSON parameter, which PostgreSQL turns into rows of the
 table's type (``json_populate_recordset``). psycopg2 would send a list per column
 as ``ARRAY[v1, v2, ...]``, which PostgreSQL parses value by value as expressions:
-for the ten thousand lines of a run that parsing took longer than the INSERT.
+at size M (ten thousand lines) a dry run took about 15% longer that way.
 
 It is meant for records whose every stored value the caller computes: it refuses
 a value list that leaves out a stored computed field or a required field, so a
