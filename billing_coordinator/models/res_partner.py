@@ -364,15 +364,8 @@ class ResPartner(models.Model):
 
     @api.depends_context("company")
     def _compute_billing_ar_figures(self):
-        self._billing_cache_ar_figures()
-
-    def _billing_cache_ar_figures(self):
-        """Compute all AR figures of all records into the cache; ``{field name:
-        [cached value of each record]}``."""
-        return {
-            fname: self._put_computed_values(fname, column)
-            for fname, column in self._billing_ar_columns().items()
-        }
+        for fname, column in self._billing_ar_columns().items():
+            self._put_computed_values(fname, column)
 
     def _billing_ar_columns(self):
         """``{field name: [value of each record]}``: all figures of all records
@@ -447,11 +440,10 @@ class ResPartner(models.Model):
         stored = {partner_ids[i]: row for i, row in enumerate(rows) if row and "next_activity_id" not in row}
         if not stored:
             return
-        customers = SQL("(SELECT %s AS company_id, UNNEST(%s) AS partner_id)", company.id, id_array(stored))
+        customer_ids = id_array(stored)
+        customers = SQL("(SELECT %s AS company_id, UNNEST(%s) AS partner_id)", company.id, customer_ids)
         invoices = SQL(
-            "AND partner.commercial_partner_id = ANY(%s) AND move.company_id = %s",
-            id_array(stored),
-            company.id,
+            "AND partner.commercial_partner_id = ANY(%s) AND move.company_id = %s", customer_ids, company.id
         )
         self.env.cr.execute(self.env["billing.partner.ar"]._next_actions_sql(customers, invoices))
         actions = {
@@ -467,16 +459,14 @@ class ResPartner(models.Model):
         return activity.summary or activity.activity_type_id.name or activity.res_name
 
     def _put_computed_values(self, fname, values):
-        """Put one computed value per record into the cache, a column at a time,
-        and return them in the cache's format. A customer list computes the AR
-        figures of thousands of customers, and assigning them one by one costs
-        more than the query that reads them."""
+        """Put one computed value per record into the cache, a column at a time.
+        A customer list computes the AR figures of thousands of customers, and
+        assigning them one by one costs more than the query that reads them."""
         field = self._fields[fname]
         converted = _convert_once_each(
             values, lambda value: field.convert_to_cache(value, self, validate=False)
         )
         field._get_cache(self.env).update(zip(self._ids, converted, strict=True))
-        return converted
 
     def _read_format(self, fnames, load="_classic_read"):
         """A customer list reads ten AR figures of thousands of customers: check

@@ -78,16 +78,17 @@ class BillingPartnerAr(models.Model):
             return []
         self._flush_sources()
         company_filter = SQL("AND line.company_id = %s", company.id) if company else SQL()
+        customer_ids = id_array(partner_ids)
         query = self._query(
             SQL(
                 """AND line.partner_id IN (
                        SELECT id FROM res_partner WHERE commercial_partner_id = ANY(%s)) %s""",
-                id_array(partner_ids),
+                customer_ids,
                 company_filter,
             ),
             SQL(
                 "AND partner.commercial_partner_id = ANY(%s) %s",
-                id_array(partner_ids),
+                customer_ids,
                 SQL("AND move.company_id = %s", company.id) if company else SQL(),
             ),
         )

@@ -44,7 +44,7 @@ def insert_records(model, vals_list):
             "write_uid": [model.env.uid] * len(vals_list), "write_date": [now] * len(vals_list),
         })  # fmt: skip
     rows = [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
-    column_names = SQL(", ").join(SQL.identifier("row_", name) for name in columns)
+    row_values = SQL(", ").join(SQL.identifier("row_", name) for name in columns)
     model.env.cr.execute(
         SQL(
             """INSERT INTO %(table)s (%(columns)s)
@@ -54,7 +54,7 @@ def insert_records(model, vals_list):
             RETURNING id""",
             table=SQL.identifier(model._table),
             columns=SQL(", ").join(SQL.identifier(name) for name in columns),
-            values=column_names,
+            values=row_values,
             rows=json.dumps(rows),
         )
     )
