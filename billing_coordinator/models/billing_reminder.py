@@ -11,6 +11,8 @@ from odoo.exceptions import UserError
 from odoo.fields import Command
 from odoo.tools.pdf import ArrayObject, NameObject, PdfFileReader, PdfFileWriter
 
+from ..tools.chatter import log_notes
+
 _logger = logging.getLogger(__name__)
 
 REMINDER_STATES = [
@@ -182,16 +184,42 @@ class BillingReminder(models.Model):
     # -------------------------------------------------------------- business
 
     def _send_reminders(self):
-        """Send a locked batch: each reminder alone in a savepoint, so that one
-        failure is recorded on its reminder and the others still go out."""
+        """Send a locked batch, first all together; when one reminder fails,
+        each alone, so that its failure is recorded and the others still go
+        out. What the sent ones have in common (state, notes, call tasks) is
+        written for the batch at once."""
+        # the notes of _sending_notes tell more than a tracked state would, and
+        # are logged together (tracking posts a message per reminder)
+        batch = self.with_context(mail_notrack=True)
         now = fields.Datetime.now()
-        self._render_letters_together()
-        mails = self._render_mails_together()
-        sent = self.browse()
+        batch._render_letters_together()
+        mails = batch._render_mails_together()
+        journals = batch._charge_journals()
+        try:
+            with self.env.cr.savepoint():
+                mail_of = {reminder: reminder._send_one(mails.get(reminder.id)) for reminder in batch}
+                batch._post_charges_invoices(journals)
+            sent = batch
+        except Exception:  # one reminder failed: each alone now records its own failure
+            sent, mail_of = batch._send_one_by_one(mails, journals, now)
+        for reminder in sent.filtered(mail_of.get):
+            reminder.mail_id = mail_of[reminder]
+        sent.write({
+            "state": "sent", "sent_date": fields.Date.context_today(self), "send_attempted_at": now,
+            "send_error": False,
+        })  # fmt: skip
+        log_notes(self.env, sent._sending_notes() + sent._customer_notes())
+        sent.filtered(lambda r: r.level_id.schedule_call)._schedule_calls()
+        return sent
+
+    def _send_one_by_one(self, mails, journals, now):
+        """Each reminder alone in a savepoint; ``(sent, {reminder: mail})``."""
+        sent, mail_of = self.browse(), {}
         for reminder in self:
             try:
                 with self.env.cr.savepoint():
-                    reminder._send_one(mails.get(reminder.id))
+                    mail_of[reminder] = reminder._send_one(mails.get(reminder.id))
+                    reminder._post_charges_invoices(journals)
                 sent |= reminder
             except Exception as error:
                 # recorded on the reminder and retried next run: nothing is lost
@@ -199,14 +227,12 @@ class BillingReminder(models.Model):
                 if mails.get(reminder.id):
                     mails[reminder.id].unlink()  # queued for this batch: must not go out
                 reminder._record_failure(str(error), now)
-        sent.write({"state": "sent", "sent_date": fields.Date.context_today(self), "send_attempted_at": now})
-        sent._log_on_customers()
-        return sent
+        return sent, mail_of
 
     def _send_one(self, mail=None):
-        """Send this reminder; ``mail``: its e-mail when the batch already queued it."""
+        """Send this reminder and return its e-mail, if any; ``mail``: its e-mail
+        when the batch already queued it."""
         self.ensure_one()
-        level = self.level_id
         attachment = self._render_letter()
         if self.channel == "email":
             if not self.contact_id.email:
@@ -220,16 +246,12 @@ class BillingReminder(models.Model):
                 mail = self.env["mail.mail"].sudo().browse(self._mail_template().send_mail(self.id))
             if attachment:
                 mail.attachment_ids = [Command.link(attachment.id)]
-            self.mail_id = mail
-        if level.schedule_call:
-            self._schedule_call()
-        if self.company_id.billing_dunning_fee_mode == "invoice" and not self.fee_move_id:
-            self._post_charges_invoice()
-        self.send_error = False
+        return mail
 
-    def _mail_template(self):
+    def _mail_template(self, default=None):
+        """The level's e-mail template, or ``default`` (the addon's own when not given)."""
         self.ensure_one()
-        default = self.env.ref("billing_coordinator.mail_template_billing_reminder")
+        default = default or self.env.ref("billing_coordinator.mail_template_billing_reminder")
         return self.level_id.mail_template_id or default
 
     def _render_mails_together(self):
@@ -239,7 +261,8 @@ class BillingReminder(models.Model):
         per-reminder path, which records its own failure."""
         mails = {}
         todo = self.filtered(lambda r: r.channel == "email" and r.contact_id.email)
-        for template, reminders in todo.grouped(lambda r: r._mail_template()).items():
+        default = self.env.ref("billing_coordinator.mail_template_billing_reminder")
+        for template, reminders in todo.grouped(lambda r: r._mail_template(default)).items():
             try:
                 with self.env.cr.savepoint():
                     queued = template.send_mail_batch(reminders.ids)
@@ -416,19 +439,42 @@ class BillingReminder(models.Model):
                 del page["/Annots"]
         return page
 
-    def _schedule_call(self):
-        user = self.partner_id.with_company(self.company_id).billing_coordinator_id or self.env.user
-        self.activity_schedule(
-            "mail.mail_activity_data_call",
-            user_id=user.id,
-            summary=self.env._("Call %(customer)s about overdue invoices", customer=self.partner_id.name),
-        )
+    def _schedule_calls(self):
+        """A call task for each reminder, assigned to its customer's coordinator
+        (one create, as ``activity_schedule`` does for one summary)."""
+        call = self.env.ref("mail.mail_activity_data_call")
+        model_id = self.env["ir.model"]._get_id(self._name)
+        today = fields.Date.context_today(self)
+        vals_list = []
+        for company, reminders in self.grouped("company_id").items():
+            for reminder in reminders.with_company(company):
+                vals_list.append({
+                    "activity_type_id": call.id,
+                    "res_model_id": model_id,
+                    "res_id": reminder.id,
+                    "user_id": (reminder.partner_id.billing_coordinator_id or self.env.user).id,
+                    "summary": self.env._(
+                        "Call %(customer)s about overdue invoices", customer=reminder.partner_id.name
+                    ),
+                    "note": call.default_note,
+                    "date_deadline": today,
+                    "automated": True,
+                })  # fmt: skip
+        return self.env["mail.activity"].create(vals_list)
 
-    def _charge_lines(self):
+    def _charge_journals(self):
+        """The sales journal of each company of these reminders that invoices its
+        charges (one search per company, not per reminder)."""
+        companies = self.company_id.filtered(lambda c: c.billing_dunning_fee_mode == "invoice")
+        return {
+            company: self.env["account.journal"].search(
+                [("company_id", "=", company.id), ("type", "=", "sale")], limit=1
+            )
+            for company in companies
+        }
+
+    def _charge_lines(self, journal):
         company = self.company_id
-        journal = self.env["account.journal"].search(
-            [("company_id", "=", company.id), ("type", "=", "sale")], limit=1
-        )
         income = journal.default_account_id
         charges = [
             (self.env._("Reminder fee"), self.fee_amount, company.billing_dunning_fee_account_id),
@@ -439,7 +485,7 @@ class BillingReminder(models.Model):
                 company.billing_dunning_compensation_account_id,
             ),
         ]
-        return journal, [
+        return [
             Command.create({
                 "name": label,
                 "quantity": 1,
@@ -451,44 +497,67 @@ class BillingReminder(models.Model):
             if not self.currency_id.is_zero(amount)
         ]  # fmt: skip
 
-    def _post_charges_invoice(self):
-        """Fees, interest and compensation as a separate invoice without VAT."""
-        journal, lines = self._charge_lines()
-        if not lines:
-            return
-        move = (
-            self.env["account.move"]
-            .with_company(self.company_id)
-            .create({
-                "move_type": "out_invoice",
-                "partner_id": self.partner_id.id,
-                "journal_id": journal.id,
-                "currency_id": self.currency_id.id,
-                "invoice_date": self.date,
-                "invoice_origin": self.display_name,
-                "invoice_line_ids": lines,
-            })
-        )  # fmt: skip
-        move.action_post()
-        self.fee_move_id = move
+    def _post_charges_invoices(self, journals):
+        """Fees, interest and compensation of each reminder as a separate invoice
+        without VAT, where its company invoices them (``journals``: the sales
+        journal of each such company); one create and one post per company."""
+        for company, reminders in self.grouped("company_id").items():
+            if company not in journals:
+                continue
+            owners, vals_list = [], []
+            for reminder in reminders.filtered(lambda r: not r.fee_move_id):
+                lines = reminder._charge_lines(journals[company])
+                if lines:
+                    owners.append(reminder)
+                    vals_list.append({
+                        "move_type": "out_invoice",
+                        "partner_id": reminder.partner_id.id,
+                        "journal_id": journals[company].id,
+                        "currency_id": reminder.currency_id.id,
+                        "invoice_date": reminder.date,
+                        "invoice_origin": reminder.display_name,
+                        "invoice_line_ids": lines,
+                    })  # fmt: skip
+            moves = self.env["account.move"].with_company(company).create(vals_list)
+            moves.action_post()
+            for reminder, move in zip(owners, moves, strict=True):
+                reminder.fee_move_id = move
 
     def _record_failure(self, message, when):
         self.write({"state": "failed", "send_error": message, "send_attempted_at": when})
         self.message_post(body=self.env._("Sending failed, retried next run: %(error)s", error=message))
 
-    def _log_on_customers(self):
-        for reminder in self:
-            body = self.env._(
-                "%(level)s sent (%(channel)s) for %(count)s invoices, total due %(total)s %(currency)s.",
-                level=reminder.level_id.name,
-                channel=dict(reminder._fields["channel"]._description_selection(self.env)).get(
-                    reminder.channel
-                ),
-                count=len(reminder.line_ids),
-                total=reminder.amount_total,
-                currency=reminder.currency_id.name,
+    def _sending_notes(self):
+        """What each sent reminder's chatter says: where it went."""
+        return [
+            (
+                reminder,
+                self.env._("Sent by e-mail to %(recipient)s.", recipient=reminder.contact_id.email)
+                if reminder.mail_id
+                else self.env._("Letter ready to be printed and posted."),
+                reminder.pdf_attachment_id,
             )
-            reminder.partner_id._message_log(body=body, attachment_ids=reminder.pdf_attachment_id.ids)
+            for reminder in self
+        ]
+
+    def _customer_notes(self):
+        """What each sent reminder adds to its customer's chatter, with the letter."""
+        channels = dict(self._fields["channel"]._description_selection(self.env))
+        return [
+            (
+                reminder.partner_id,
+                self.env._(
+                    "%(level)s sent (%(channel)s) for %(count)s invoices, total due %(total)s %(currency)s.",
+                    level=reminder.level_id.name,
+                    channel=channels.get(reminder.channel),
+                    count=len(reminder.line_ids),
+                    total=reminder.amount_total,
+                    currency=reminder.currency_id.name,
+                ),
+                reminder.pdf_attachment_id,
+            )
+            for reminder in self
+        ]
 
     @api.model
     def _collect_mail_failures(self, company):

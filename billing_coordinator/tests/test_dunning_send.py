@@ -5,6 +5,8 @@ from freezegun import freeze_time
 
 from odoo.tests import Form, tagged
 
+from odoo.addons.base.tests.common import DISABLED_MAIL_CONTEXT
+
 from .common_dunning import DunningCommon
 
 
@@ -156,14 +158,14 @@ class TestDunningSend(DunningCommon):
         self._post_invoice(self.english, 1000.0, due_in_days=-30)
         run = self._plan()
         reminder_class = type(self.env["billing.reminder"])
-        post_charges = reminder_class._post_charges_invoice
+        post_charges = reminder_class._post_charges_invoices
 
-        def journal_locked_for_english(reminder):
-            if reminder.partner_id == self.english:
+        def journal_locked_for_english(reminders, journals):
+            if self.english in reminders.partner_id:
                 raise RuntimeError("The charges journal is locked.")
-            return post_charges(reminder)
+            return post_charges(reminders, journals)
 
-        with patch.object(reminder_class, "_post_charges_invoice", journal_locked_for_english):
+        with patch.object(reminder_class, "_post_charges_invoices", journal_locked_for_english):
             run._send()
         failed = run.reminder_ids.filtered(lambda r: r.partner_id == self.english)
         sent = run.reminder_ids - failed
@@ -197,6 +199,8 @@ class TestDunningSend(DunningCommon):
         self.assertEqual(reminder.state, "draft")
         self.assertFalse(self._mails(reminder))
         reminder.run_id.with_user(self.coordinator).action_approve()
+        self.assertEqual(reminder.state, "to_send")
+        self.assertIn(f"Approved for sending with {reminder.run_id.name}.", reminder.message_ids[0].body)
         self.Run._cron_dunning(self.company)
         self.assertEqual(reminder.state, "sent")
         self.assertEqual(len(self._mails(reminder)), 1)
@@ -241,3 +245,59 @@ class TestDunningSend(DunningCommon):
             run.exclusion_ids.filtered(lambda e: e.move_id == invoice).reason,
             "disputed" if False else "collection",
         )
+
+    def test_sent_reminders_say_where_they_went_and_call_tasks_go_to_the_coordinator(self):
+        self.level_1.schedule_call = True
+        self.customer.with_company(self.company).billing_coordinator_id = self.coordinator
+        without_email = self.env["res.partner"].create({"name": "Brevkunde ApS", "is_company": True})
+        self._post_invoice(self.customer, 1000.0, due_in_days=-30)
+        self._post_invoice(without_email, 2000.0, due_in_days=-30)
+        run = self._plan()
+        run._send()
+        by_email = run.reminder_ids.filtered(lambda r: r.partner_id == self.customer)
+        by_letter = run.reminder_ids - by_email
+        self.assertEqual((by_email | by_letter).mapped("state"), ["sent", "sent"])
+        self.assertIn("Sent by e-mail to bogholderi@kunde.example.", by_email.message_ids[0].body)
+        self.assertIn("Letter ready to be printed and posted.", by_letter.message_ids[0].body)
+        self.assertIn("Reminder 1 sent (Printed Letter) for 1 invoices", without_email.message_ids[0].body)
+        self.assertIn("Reminder 1 sent (E-mail) for 1 invoices", self.customer.message_ids[0].body)
+        call = by_email.activity_ids
+        self.assertEqual(call.activity_type_id, self.env.ref("mail.mail_activity_data_call"))
+        self.assertEqual(call.user_id, self.coordinator)
+        self.assertIn(self.customer.name, call.summary)
+        self.assertEqual(by_letter.activity_ids.user_id, self.env.user)
+
+    def _queries_to_send(self, count):
+        customers = self.env["res.partner"].create([
+            {"name": f"Kunde {count}-{index}", "is_company": True, "email": f"k{count}-{index}@kunde.example"}
+            for index in range(count)
+        ])  # fmt: skip
+        for customer in customers:
+            self._post_invoice(customer, 1000.0, due_in_days=-30)
+        run = self._plan()
+        self.assertEqual(len(run.reminder_ids), count)
+        self.env.cr.precommit.run()  # what a commit runs: tracking messages among others
+        self.env.invalidate_all()
+        before = self.env.cr.sql_log_count
+        # as on a server: the test class turns tracking and creation messages off
+        run = run.with_context(**dict.fromkeys(DISABLED_MAIL_CONTEXT, False))
+        run.action_approve()
+        run.with_context(billing_dunning_skip_pdf=True)._send()
+        self.env.cr.precommit.run()
+        queries = self.env.cr.sql_log_count - before
+        self.assertEqual(set(run.reminder_ids.mapped("state")), {"sent"})
+        self.assertEqual(len(self._mails(run.reminder_ids)), count)
+        return queries
+
+    def test_sending_queries_do_not_grow_with_the_batch(self):
+        """Approval, e-mails, notes, call tasks and states of a batch are written
+        together. Left out here, as Odoo issues queries per document for them:
+        letters (the report looks up its paper format) and charges invoices
+        (numbering and posting each invoice)."""
+        self.company.billing_dunning_approval = True
+        self.level_1.schedule_call = True
+        for _warm_up in range(2):  # the caches of a running server
+            self._queries_to_send(1)
+        few = self._queries_to_send(2)
+        many = self._queries_to_send(6)
+        self.assertEqual(many, few, "sending 6 reminders issues the same queries as sending 2")

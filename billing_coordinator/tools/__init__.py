@@ -3,3 +3,4 @@ from . import dunning_rules
 from . import bulk_insert
 from . import sql_settings
 from . import sql_arrays
+from . import chatter
