@@ -4,6 +4,7 @@ from unittest.mock import patch
 from freezegun import freeze_time
 
 from odoo.tests import Form, tagged
+from odoo.tools.convert import convert_file
 
 from odoo.addons.base.tests.common import DISABLED_MAIL_CONTEXT
 
@@ -148,6 +149,17 @@ class TestDunningSend(DunningCommon):
         run = self._plan()
         run._send()
         body = self._mails(run.reminder_ids).body_html
+        self.assertIn("Hello Customer Ltd", body)
+        self.assertIn("Total due: <strong>kr\xa01,234.50</strong>", body)
+
+    def test_reworded_reminder_email_survives_an_upgrade_of_the_addon(self):
+        default = self.env.ref("billing_coordinator.mail_template_billing_reminder")
+        default.body_html = default.body_html.replace("Dear", "Hello")
+        # what `-u billing_coordinator` does with the file
+        convert_file(self.env, "billing_coordinator", "data/billing_dunning_mail_templates.xml", {}, "update")
+        self._post_invoice(self.english, 1234.5, due_in_days=-30)
+        self._plan()._send()
+        body = self._mails(self._reminders_of(self.english)).body_html
         self.assertIn("Hello Customer Ltd", body)
         self.assertIn("Total due: <strong>kr\xa01,234.50</strong>", body)
 
