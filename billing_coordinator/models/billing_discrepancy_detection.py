@@ -234,10 +234,11 @@ class BillingDiscrepancyDetection(models.AbstractModel):
 
     def _open_invoice_amounts_sql(self, companies, partners):
         """The open amounts of the customers' open invoices (what a repeated
-        payment may legitimately pay)."""
+        payment may legitimately pay). Not made distinct: the NOT IN that reads
+        them hashes them anyway, and sorting them first took a fifth of the scan."""
         return SQL(
             """
-            SELECT DISTINCT company_id, commercial_partner_id, currency_id, amount_residual
+            SELECT company_id, commercial_partner_id, currency_id, amount_residual
               FROM account_move
              WHERE move_type = 'out_invoice'
                AND state = 'posted'
