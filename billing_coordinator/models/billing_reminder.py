@@ -442,6 +442,8 @@ class BillingReminder(models.Model):
     def _schedule_calls(self):
         """A call task for each reminder, assigned to its customer's coordinator
         (one create, as ``activity_schedule`` does for one summary)."""
+        if self.env.context.get("mail_activity_automation_skip"):  # as activity_schedule
+            return self.env["mail.activity"]
         call = self.env.ref("mail.mail_activity_data_call")
         model_id = self.env["ir.model"]._get_id(self._name)
         today = fields.Date.context_today(self)
