@@ -7,7 +7,6 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL, float_round
 
 from ..tools.bulk_insert import insert_records
-from ..tools.chatter import log_notes
 from ..tools.dunning_rules import PlannedLevel, compensation_for, fee_allowed, level_reached
 from ..tools.legal_profiles import late_interest
 from .res_partner import HELD_ACCOUNT_STATES
@@ -137,10 +136,12 @@ class BillingDunningRun(models.Model):
         # a run approves thousands of reminders: one note each, logged together,
         # instead of a tracking message per reminder
         drafts.with_context(mail_notrack=True).write({"state": "to_send"})
-        log_notes(self.env, [
-            (reminder, self.env._("Approved for sending with %(run)s.", run=reminder.run_id.name))
-            for reminder in drafts
-        ])  # fmt: skip
+        drafts._message_log_batch(
+            bodies={
+                reminder.id: self.env._("Approved for sending with %(run)s.", run=reminder.run_id.name)
+                for reminder in drafts
+            }
+        )
         self.write({"state": "approved"})
         for run in self:
             run.message_post(body=self.env._("%(count)s reminders approved.", count=run.reminder_count))

@@ -13,9 +13,8 @@ from odoo.tools.mail import generate_tracking_message_id
 
 
 def log_notes(env, notes):
-    """Log ``notes``, pairs ``(record, text)`` or triples ``(record, text,
-    attachments)``, as internal notes in the records' chatter, the way
-    ``_message_log`` logs one."""
+    """Log ``notes``, triples ``(record, text, attachments)``, as internal notes
+    in the records' chatter, the way ``_message_log`` logs one."""
     if not notes:
         return env["mail.message"]
     thread = env["mail.thread"]
@@ -29,7 +28,7 @@ def log_notes(env, notes):
             "model": record._name,
             "res_id": record.id,
             "body": escape(text),
-            "attachment_ids": [Command.link(attachment_id) for attachment_id in attachment_ids],
+            "attachment_ids": [Command.link(attachment_id) for attachment_id in attachments.ids],
             "author_id": author_id,
             "email_from": email_from,
             "message_type": "notification",
@@ -39,10 +38,5 @@ def log_notes(env, notes):
             "reply_to": reply_to,
             "message_id": message_id,
         }
-        for record, text, attachment_ids in _with_attachment_ids(notes)
+        for record, text, attachments in notes
     ])  # fmt: skip
-
-
-def _with_attachment_ids(notes):
-    for record, text, *attachments in notes:
-        yield record, text, attachments[0].ids if attachments else []
