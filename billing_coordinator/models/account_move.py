@@ -135,11 +135,22 @@ class AccountMove(models.Model):
 
     @api.depends("billing_discrepancy_ids.state", "billing_discrepancy_ids.discrepancy_type")
     def _compute_billing_is_disputed(self):
-        for move in self:
-            move.billing_is_disputed = any(
-                ticket.discrepancy_type in DISPUTE_TYPES and ticket.state not in CLOSED_STATES
-                for ticket in move.billing_discrepancy_ids
+        # one query for the batch: detection links thousands of invoices at once
+        disputed = (
+            self.env["billing.discrepancy"]
+            .sudo()
+            ._read_group(
+                [
+                    ("invoice_ids", "in", self._origin.ids),
+                    ("discrepancy_type", "in", DISPUTE_TYPES),
+                    ("state", "not in", CLOSED_STATES),
+                ],
+                ["invoice_ids"],
             )
+        )
+        disputed_ids = {move.id for (move,) in disputed}
+        for move in self:
+            move.billing_is_disputed = move._origin.id in disputed_ids
 
     def _compute_billing_discrepancy_count(self):
         counts = dict(

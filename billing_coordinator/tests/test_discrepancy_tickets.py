@@ -1,5 +1,6 @@
 from datetime import timedelta
 
+from odoo import fields
 from odoo.exceptions import UserError
 from odoo.tests import Form, tagged
 
@@ -41,6 +42,41 @@ class TestDiscrepancyTickets(DiscrepancyCommon):
             form.record.action_open_ticket()
         self.assertFalse(invoice.billing_is_disputed)
         self.assertEqual(invoice.with_user(self.coordinator).billing_discrepancy_count, 0)
+
+    def test_tickets_opened_together_get_consecutive_references(self):
+        tickets = self.Ticket.create([
+            {"discrepancy_type": "other", "partner_id": self.customer.id} for _index in range(3)
+        ])  # fmt: skip
+        year = fields.Date.context_today(tickets).year
+        numbers = []
+        for ticket in tickets:
+            prefix, _sep, number = ticket.name.rpartition("/")
+            self.assertEqual((prefix, len(number)), (f"DISC/{year}", 5), ticket.name)
+            numbers.append(int(number))
+        self.assertEqual(numbers, list(range(numbers[0], numbers[0] + 3)))
+
+    def test_a_ticket_cannot_link_an_invoice_or_payment_of_another_company(self):
+        company_b = self.setup_other_company(name="Selskab B")["company"]
+        customer = self.env["res.partner"].create({"name": "Kunde i begge selskaber"})
+        invoice = self._post_invoice(customer, 1000.0, due_in_days=5)
+        invoice_b = self._post_invoice(customer, 700.0, due_in_days=5, company=company_b)
+        payment_b = self._receive(customer, 300.0, company=company_b)
+        for foreign in ({"invoice_ids": [(6, 0, invoice_b.ids)]}, {"payment_ids": [(6, 0, payment_b.ids)]}):
+            link = next(iter(foreign))
+            with self.subTest(link=link), self.assertRaisesRegex(UserError, "another company") as error:
+                self.Ticket.create([
+                    {"discrepancy_type": "over_charge", "partner_id": customer.id,
+                     "invoice_ids": [(6, 0, invoice.ids)], "received_amount": 900.0},
+                    {"discrepancy_type": "other", "partner_id": customer.id, **foreign},
+                ])  # fmt: skip
+            message = str(error.exception)
+            self.assertIn((invoice_b if link == "invoice_ids" else payment_b).display_name, message)
+            self.assertEqual(message.count("belongs to company"), 1, "only the wrong ticket is named")
+        ticket_b = self.Ticket.with_company(company_b).create({
+            "discrepancy_type": "other", "partner_id": customer.id, "company_id": company_b.id,
+            "invoice_ids": [(6, 0, invoice_b.ids)], "payment_ids": [(6, 0, payment_b.ids)],
+        })  # fmt: skip
+        self.assertEqual(ticket_b.invoice_ids, invoice_b, "the same links are fine in their own company")
 
     def test_sla_follows_the_type(self):
         self.company.billing_sla_dispute_days = 3
