@@ -133,14 +133,9 @@ class BillingDunningRun(models.Model):
             if run.is_dry_run or run.state != "planned":
                 raise UserError(self.env._("Only a planned run that is not a dry run can be approved."))
         drafts = self.reminder_ids.filtered(lambda r: r.state == "draft")
-        # a run approves thousands of reminders: one note each, logged together,
-        # instead of a tracking message per reminder
-        drafts.with_context(mail_notrack=True).write({"state": "to_send"})
-        drafts._message_log_batch(
-            bodies={
-                reminder.id: self.env._("Approved for sending with %(run)s.", run=reminder.run_id.name)
-                for reminder in drafts
-            }
+        drafts._move_with_note(
+            "to_send",
+            lambda reminder: self.env._("Approved for sending with %(run)s.", run=reminder.run_id.name),
         )
         self.write({"state": "approved"})
         for run in self:
@@ -160,8 +155,9 @@ class BillingDunningRun(models.Model):
         return True
 
     def action_cancel(self):
-        self.reminder_ids.filtered(lambda r: r.state in ("draft", "to_send", "failed")).write(
-            {"state": "cancelled"}
+        unsent = self.reminder_ids.filtered(lambda r: r.state in ("draft", "to_send", "failed"))
+        unsent._move_with_note(
+            "cancelled", lambda reminder: self.env._("Cancelled with %(run)s.", run=reminder.run_id.name)
         )
         self.write({"state": "cancelled"})
         return True

@@ -183,6 +183,13 @@ class BillingReminder(models.Model):
 
     # -------------------------------------------------------------- business
 
+    def _move_with_note(self, state, note):
+        """Move the reminders to ``state``, each with the note ``note(reminder)``:
+        a run moves thousands of them, so the notes are logged together instead of
+        a tracking message per reminder."""
+        self.with_context(mail_notrack=True).write({"state": state})
+        self._message_log_batch(bodies={reminder.id: note(reminder) for reminder in self})
+
     def _send_reminders(self):
         """Send a locked batch, first all together; when one reminder fails,
         each alone, so that its failure is recorded and the others still go

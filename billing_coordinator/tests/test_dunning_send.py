@@ -217,6 +217,28 @@ class TestDunningSend(DunningCommon):
         self.assertEqual(reminder.state, "sent")
         self.assertEqual(len(self._mails(reminder)), 1)
 
+    def _queries_to_cancel(self, count):
+        customers = self.env["res.partner"].create([{"name": f"Kunde {count}-{i}"} for i in range(count)])
+        for customer in customers:
+            self._post_invoice(customer, 1000.0, due_in_days=-30)
+        run = self._plan()
+        self.env.cr.precommit.run()
+        self.env.invalidate_all()
+        before = self.env.cr.sql_log_count
+        # as on a server: the test class turns tracking off
+        run.with_context(**dict.fromkeys(DISABLED_MAIL_CONTEXT, False)).action_cancel()
+        self.env.cr.precommit.run()
+        queries = self.env.cr.sql_log_count - before
+        self.assertEqual(set(run.reminder_ids.mapped("state")), {"cancelled"})
+        for reminder in run.reminder_ids:
+            self.assertIn(f"Cancelled with {run.name}.", reminder.message_ids[0].body)
+        return queries
+
+    def test_cancelling_a_run_notes_each_reminder_with_the_same_queries_for_any_number(self):
+        self.company.billing_dunning_approval = True  # the run's reminders wait as drafts
+        self._queries_to_cancel(1)  # warm the caches
+        self.assertEqual(self._queries_to_cancel(6), self._queries_to_cancel(2))
+
     def test_dry_run_is_never_sent(self):
         self._post_invoice(self.customer, 1000.0, due_in_days=-30)
         run_form = Form(self.Run.with_user(self.coordinator).with_context(default_is_dry_run=True))
