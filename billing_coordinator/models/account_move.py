@@ -2,7 +2,6 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from .billing_discrepancy import DISPUTE_TYPES
-from .billing_discrepancy_stage import CLOSED_STATES
 from .res_partner import ACCOUNT_STATES, HELD_ACCOUNT_STATES
 
 COORDINATOR_GROUP = "billing_coordinator.group_billing_coordinator"
@@ -143,7 +142,7 @@ class AccountMove(models.Model):
                 [
                     ("invoice_ids", "in", self._origin.ids),
                     ("discrepancy_type", "in", DISPUTE_TYPES),
-                    ("state", "not in", CLOSED_STATES),
+                    ("is_closed", "=", False),
                 ],
                 ["invoice_ids"],
             )

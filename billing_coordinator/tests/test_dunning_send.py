@@ -218,12 +218,7 @@ class TestDunningSend(DunningCommon):
         self.assertEqual(len(self._mails(reminder)), 1)
 
     def _queries_to_cancel(self, count):
-        customers = self.env["res.partner"].create([{"name": f"Kunde {count}-{i}"} for i in range(count)])
-        for customer in customers:
-            self._post_invoice(customer, 1000.0, due_in_days=-30)
-        run = self._plan()
-        self.env.cr.precommit.run()
-        self.env.invalidate_all()
+        run = self._plan_for_new_customers(count)
         before = self.env.cr.sql_log_count
         # as on a server: the test class turns tracking off
         run.with_context(**dict.fromkeys(DISABLED_MAIL_CONTEXT, False)).action_cancel()
@@ -301,7 +296,10 @@ class TestDunningSend(DunningCommon):
         self.assertIn(self.customer.name, call.summary)
         self.assertEqual(by_letter.activity_ids.user_id, self.env.user)
 
-    def _queries_to_send(self, count):
+    def _plan_for_new_customers(self, count):
+        """A run planned after ``count`` new customers got an overdue invoice each
+        (it also reminds the invoices a cancelled run left), committed as a server
+        would (its precommit hooks run) and out of the cache."""
         customers = self.env["res.partner"].create([
             {"name": f"Kunde {count}-{index}", "is_company": True, "email": f"k{count}-{index}@kunde.example"}
             for index in range(count)
@@ -309,9 +307,13 @@ class TestDunningSend(DunningCommon):
         for customer in customers:
             self._post_invoice(customer, 1000.0, due_in_days=-30)
         run = self._plan()
-        self.assertEqual(len(run.reminder_ids), count)
         self.env.cr.precommit.run()  # what a commit runs: tracking messages among others
         self.env.invalidate_all()
+        return run
+
+    def _queries_to_send(self, count):
+        run = self._plan_for_new_customers(count)
+        self.assertEqual(len(run.reminder_ids), count)
         before = self.env.cr.sql_log_count
         # as on a server: the test class turns tracking and creation messages off
         run = run.with_context(**dict.fromkeys(DISABLED_MAIL_CONTEXT, False))
