@@ -172,6 +172,23 @@ class TestDunningPlan(DunningCommon):
             insert_records(lines, [vals, incomplete])
         self.assertEqual(lines.search([("move_id", "=", vals["move_id"])]), line)
 
+    def test_set_based_insert_keeps_every_value_as_given(self):
+        """The rows travel as array literals: quotes, backslashes, braces, commas,
+        the word NULL and empty values come back as they were given, in order."""
+        rates = self.env["billing.interest.rate"]
+        start = self.today + timedelta(days=4000)
+        notes = ['Nationalbanken "diskonto", 1. {halvår}', "C:\\kurser\\\\2026", "NULL", False, " æøå "]
+        vals_list = [
+            {"country_id": self.env.ref("base.dk").id, "date_from": start + timedelta(days=index),
+             "reference_rate": 1.6 + index / 8, "note": note}
+            for index, note in enumerate(notes)
+        ]  # fmt: skip
+        inserted = insert_records(rates, vals_list)
+        inserted.invalidate_recordset()
+        self.assertEqual(inserted.mapped("note"), notes)
+        self.assertEqual(inserted.mapped("date_from"), [vals["date_from"] for vals in vals_list])
+        self.assertEqual(inserted.mapped("reference_rate"), [1.6, 1.725, 1.85, 1.975, 2.1])
+
     def _assert_stored_as_computed(self, records):
         """Every stored computed field of ``records`` holds what the ORM computes."""
         self.assertTrue(records)

@@ -6,17 +6,16 @@ mail.thread's creation message and followers, which costs more than deciding
 what to remind. ``insert_records`` writes the rows of a model in one statement
 and then checks access as ``create`` does.
 
-The rows travel as one JSON parameter, which PostgreSQL turns into rows of the
-table's type (``json_populate_recordset``). psycopg2 would send a list per column
-as ``ARRAY[v1, v2, ...]``, which PostgreSQL parses value by value as expressions:
-at size M (ten thousand lines) a dry run took about 15% longer that way.
+The rows travel as one array literal per column (``'{v1,v2,...}'::int4[]``),
+which PostgreSQL parses at once and ``unnest`` turns into rows. psycopg2 would
+send a list as ``ARRAY[v1, v2, ...]``, which PostgreSQL parses value by value as
+expressions; one JSON parameter read by ``json_populate_recordset``, used before,
+took about twice as long to read at size M and four times the bytes.
 
 It is meant for records whose every stored value the caller computes: it refuses
 a value list that leaves out a stored computed field or a required field, so a
 field added later cannot silently stay empty.
 """
-
-import json
 
 from odoo import fields
 from odoo.tools import SQL
@@ -43,19 +42,21 @@ def insert_records(model, vals_list):
             "create_uid": [model.env.uid] * len(vals_list), "create_date": [now] * len(vals_list),
             "write_uid": [model.env.uid] * len(vals_list), "write_date": [now] * len(vals_list),
         })  # fmt: skip
-    rows = [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
-    row_values = SQL(", ").join(SQL.identifier("row_", name) for name in columns)
+    names_sql = SQL(", ").join(SQL.identifier(name) for name in columns)
+    arrays = SQL(", ").join(
+        SQL("%s::%s[]", _array_literal(values), SQL(_column_type(model, name)))
+        for name, values in columns.items()
+    )
     model.env.cr.execute(
         SQL(
             """INSERT INTO %(table)s (%(columns)s)
-               SELECT %(values)s
-                 FROM json_populate_recordset(NULL::%(table)s, %(rows)s) WITH ORDINALITY AS row_
+               SELECT %(columns)s
+                 FROM unnest(%(arrays)s) WITH ORDINALITY AS row_(%(columns)s, ordinality)
                 ORDER BY row_.ordinality
             RETURNING id""",
             table=SQL.identifier(model._table),
-            columns=SQL(", ").join(SQL.identifier(name) for name in columns),
-            values=row_values,
-            rows=json.dumps(rows),
+            columns=names_sql,
+            arrays=arrays,
         )
     )
     # ids come from the table's sequence in insertion order
@@ -80,8 +81,31 @@ def _check_complete(model, names):
         raise ValueError(f"insert_records({model._name}): no value for {', '.join(sorted(missing))}")
 
 
+def _column_type(model, name):
+    """The column's base type (``int4``, ``varchar``, ``numeric``...), to cast its array to."""
+    if name in LOG_COLUMNS:
+        return "int4" if name.endswith("_uid") else "timestamp"
+    return model._fields[name].column_type[0]
+
+
+def _array_literal(values):
+    """``values`` (None, booleans, numbers, strings) as one PostgreSQL array literal."""
+    return "{" + ",".join(map(_array_element, values)) + "}"
+
+
+def _array_element(value):
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return repr(value)
+
+
 def _column_values(field, values):
-    """One column's values as JSON gives them to PostgreSQL (empty: NULL, or 0 for numbers)."""
+    """One column's values as the array literal gives them to PostgreSQL (empty:
+    NULL, or 0 for numbers)."""
     if field.translate:
         raise ValueError(f"insert_records: translated field {field.name} is not supported")
     if field.type in ("many2one", "char", "text", "selection", "html"):
