@@ -9,9 +9,11 @@ import lxml.html
 from odoo import api, fields, models, modules, tools
 from odoo.exceptions import UserError
 from odoo.fields import Command
+from odoo.tools import SQL
 from odoo.tools.pdf import ArrayObject, NameObject, PdfFileReader, PdfFileWriter
 
 from ..tools.chatter import log_notes
+from ..tools.sql_arrays import id_array
 
 _logger = logging.getLogger(__name__)
 
@@ -205,6 +207,7 @@ class BillingReminder(models.Model):
         try:
             with self.env.cr.savepoint():
                 mail_of = {reminder: reminder._send_one(mails.get(reminder.id)) for reminder in batch}
+                batch._attach_letters_to_mails(mail_of)
                 batch._post_charges_invoices(journals)
             sent = batch
         except Exception:  # one reminder failed: each alone now records its own failure
@@ -226,6 +229,7 @@ class BillingReminder(models.Model):
             try:
                 with self.env.cr.savepoint():
                     mail_of[reminder] = reminder._send_one(mails.get(reminder.id))
+                    reminder._attach_letters_to_mails(mail_of)
                     reminder._post_charges_invoices(journals)
                 sent |= reminder
             except Exception as error:
@@ -237,10 +241,11 @@ class BillingReminder(models.Model):
         return sent, mail_of
 
     def _send_one(self, mail=None):
-        """Send this reminder and return its e-mail, if any; ``mail``: its e-mail
+        """Send this reminder and return its e-mail, if any (its letter is rendered,
+        not yet attached: see ``_attach_letters_to_mails``); ``mail``: its e-mail
         when the batch already queued it."""
         self.ensure_one()
-        attachment = self._render_letter()
+        self._render_letter()
         if self.channel == "email":
             if not self.contact_id.email:
                 raise UserError(
@@ -251,9 +256,37 @@ class BillingReminder(models.Model):
             if not mail:
                 # outgoing e-mails are the administrator's records, as send_mail creates them
                 mail = self.env["mail.mail"].sudo().browse(self._mail_template().send_mail(self.id))
-            if attachment:
-                mail.attachment_ids = [Command.link(attachment.id)]
         return mail
+
+    def _attach_letters_to_mails(self, mail_of):
+        """Attach each reminder's letter to its e-mail (``mail_of``: ``{reminder:
+        mail}``) with one INSERT for the batch: through the ORM each e-mail is
+        written apart, an INSERT per reminder."""
+        pairs = {
+            (mail_of[reminder].mail_message_id.id, reminder.pdf_attachment_id.id)
+            for reminder in self
+            if mail_of.get(reminder) and reminder.pdf_attachment_id
+        }
+        if not pairs:
+            return
+        messages = self.env["mail.message"].browse(message_id for message_id, _letter in pairs)
+        letters = self.env["ir.attachment"].browse(letter_id for _message, letter_id in pairs)
+        letters.check_access("read")  # as mail.message.write checks what it attaches
+        relation = messages._fields["attachment_ids"]
+        messages.flush_recordset(["attachment_ids"])
+        self.env.cr.execute(
+            SQL(
+                """INSERT INTO %s (%s, %s)
+                   SELECT * FROM unnest(%s, %s) ON CONFLICT DO NOTHING""",
+                SQL.identifier(relation.relation),
+                SQL.identifier(relation.column1),
+                SQL.identifier(relation.column2),
+                id_array([message_id for message_id, _letter in pairs]),
+                id_array([letter_id for _message, letter_id in pairs]),
+            )
+        )
+        messages.invalidate_recordset(["attachment_ids"])
+        messages.modified(["attachment_ids"])
 
     def _mail_template(self, default=None):
         """The level's e-mail template, or ``default`` (the addon's own when not given)."""

@@ -8,6 +8,7 @@ from odoo.tools.convert import convert_file
 
 from odoo.addons.base.tests.common import DISABLED_MAIL_CONTEXT
 
+from ..models.billing_reminder import LETTER_REPORT
 from .common_dunning import DunningCommon
 
 
@@ -229,6 +230,20 @@ class TestDunningSend(DunningCommon):
             self.assertIn(f"Cancelled with {run.name}.", reminder.message_ids[0].body)
         return queries
 
+    def test_sending_letters_queries_do_not_grow_with_the_batch(self):
+        """The letters of a batch are rendered in one wkhtmltopdf run, stored and
+        attached to their e-mails together. Odoo's report layout looks up its
+        paper format once per letter: here that lookup is answered from memory,
+        so the count is what the sending itself issues."""
+        report = self.env["ir.actions.report"]
+        paperformat = report._get_report(LETTER_REPORT).get_paperformat()
+        with patch.object(type(report), "get_paperformat_by_xmlid", lambda _report, _xmlid: paperformat):
+            for _warm_up in range(2):  # the caches of a running server
+                self._queries_to_send(1, letters=True)
+            few = self._queries_to_send(2, letters=True)
+            many = self._queries_to_send(5, letters=True)
+        self.assertEqual(many, few, "sending 5 letters issues the same queries as sending 2")
+
     def test_cancelling_a_run_notes_each_reminder_with_the_same_queries_for_any_number(self):
         self.company.billing_dunning_approval = True  # the run's reminders wait as drafts
         self._queries_to_cancel(1)  # warm the caches
@@ -311,25 +326,27 @@ class TestDunningSend(DunningCommon):
         self.env.invalidate_all()
         return run
 
-    def _queries_to_send(self, count):
+    def _queries_to_send(self, count, letters=False):
         run = self._plan_for_new_customers(count)
         self.assertEqual(len(run.reminder_ids), count)
         before = self.env.cr.sql_log_count
         # as on a server: the test class turns tracking and creation messages off
         run = run.with_context(**dict.fromkeys(DISABLED_MAIL_CONTEXT, False))
         run.action_approve()
-        run.with_context(billing_dunning_skip_pdf=True)._send()
+        run.with_context(billing_dunning_skip_pdf=not letters, force_report_rendering=letters)._send()
         self.env.cr.precommit.run()
         queries = self.env.cr.sql_log_count - before
         self.assertEqual(set(run.reminder_ids.mapped("state")), {"sent"})
         self.assertEqual(len(self._mails(run.reminder_ids)), count)
+        if letters:
+            for reminder in run.reminder_ids:
+                self.assertEqual(reminder.mail_id.attachment_ids, reminder.pdf_attachment_id)
         return queries
 
     def test_sending_queries_do_not_grow_with_the_batch(self):
         """Approval, e-mails, notes, call tasks and states of a batch are written
-        together. Left out here, as Odoo issues queries per document for them:
-        letters (the report looks up its paper format) and charges invoices
-        (numbering and posting each invoice)."""
+        together. Left out here: letters (the next test) and charges invoices
+        (Odoo numbers and posts each invoice with queries of its own)."""
         self.company.billing_dunning_approval = True
         self.level_1.schedule_call = True
         for _warm_up in range(2):  # the caches of a running server
