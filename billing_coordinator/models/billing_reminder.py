@@ -273,7 +273,6 @@ class BillingReminder(models.Model):
         letters = self.env["ir.attachment"].browse(letter_id for _message, letter_id in pairs)
         letters.check_access("read")  # as mail.message.write checks what it attaches
         relation = messages._fields["attachment_ids"]
-        messages.flush_recordset(["attachment_ids"])
         self.env.cr.execute(
             SQL(
                 """INSERT INTO %s (%s, %s)
