@@ -340,16 +340,21 @@ class BillingDiscrepancyDetection(models.AbstractModel):
                 or (float_compare(received, fact["received_amount"], precision_rounding=rounding))
             ):
                 todo[ticket_id] = fact
-        vanished = self.browse()
+        vanished, reopened = [], []
         for ticket in self.browse(todo)._lock_for_update():
             fact = todo[ticket.id]
             if not fact:
-                vanished |= ticket.filtered(lambda t: not t.is_closed)
+                if not ticket.is_closed:
+                    vanished.append(ticket.id)
             elif ticket.is_closed:
                 ticket._reopen_facts_back(fact)
+                reopened.append(ticket.id)
             else:
                 ticket._refresh_from_fact(fact)
-        vanished._close_facts_gone()
+        self.browse(vanished)._close_facts_gone()
+        self.browse(reopened)._log_note(
+            self.env._("Reopened automatically: the detection finds this discrepancy again.")
+        )
         return created
 
     def _detected_tickets(self, companies, partners):
@@ -457,12 +462,12 @@ class BillingDiscrepancyDetection(models.AbstractModel):
             "resolution": "facts_gone",
             "resolved_on": fields.Date.context_today(self),
         })  # fmt: skip
-        body = self.env._(
-            "Closed automatically: the detection no longer finds this discrepancy "
-            "(the invoice or payment has been settled)."
+        self._log_note(
+            self.env._(
+                "Closed automatically: the detection no longer finds this discrepancy "
+                "(the invoice or payment has been settled)."
+            )
         )
-        for ticket in self:
-            ticket.message_post(body=body)
 
     def _reopen_facts_back(self, fact):
         stage = self.env["billing.discrepancy.stage"]._stage_for_state("new")
@@ -473,6 +478,9 @@ class BillingDiscrepancyDetection(models.AbstractModel):
             "expected_amount": fact["expected_amount"],
             "received_amount": fact["received_amount"],
         })  # fmt: skip
-        self.message_post(
-            body=self.env._("Reopened automatically: the detection finds this discrepancy again.")
-        )
+
+    def _log_note(self, body):
+        """The same internal note on every ticket, logged with one insert (a scan
+        may close thousands at once)."""
+        if self:
+            self._message_log_batch(bodies=dict.fromkeys(self.ids, body))

@@ -157,6 +157,7 @@ class TestDiscrepancyDetection(DiscrepancyCommon):
         self._detect()
         self.assertEqual(ticket.state, "new")
         self.assertEqual(self._tickets(), ticket)
+        self.assertTrue(any("Reopened automatically" in str(msg.body) for msg in ticket.message_ids))
 
     def test_closed_by_hand_stays_closed(self):
         self._receive(self.customer, 250.0, days_ago=12)
@@ -235,3 +236,32 @@ class TestDiscrepancyDetection(DiscrepancyCommon):
         few = self._queries_to_detect(customers[1:3])
         many = self._queries_to_detect(customers[3:])
         self.assertEqual(many, few, "the scan issues the same queries for 4 and for 18 new tickets")
+
+    def _queries_to_close(self, customers):
+        """Open an unapplied-payment ticket per customer, then make the rule wait
+        longer than the payments' age, so that the next scan closes them all."""
+        self.company.billing_discrepancy_days = 60  # posting opens nothing yet
+        for index, customer in enumerate(customers):
+            self._receive(customer, 300.0 + index, days_ago=30)
+        self.company.billing_discrepancy_days = 10
+        opened = self._detect()
+        self.assertEqual(len(opened), len(customers))
+        self.company.billing_discrepancy_days = 60
+        self.env.flush_all()
+        self.env.invalidate_all()
+        before = self.env.cr.sql_log_count
+        self._detect()
+        self.env.flush_all()
+        queries = self.env.cr.sql_log_count - before
+        self.assertEqual(set(opened.mapped("resolution")), {"facts_gone"})
+        for ticket in opened:
+            notes = ticket.message_ids.filtered(lambda m: "Closed automatically" in str(m.body))
+            self.assertEqual(len(notes), 1, "each closed ticket says once why it closed")
+        return queries
+
+    def test_closing_tickets_queries_do_not_grow_with_the_tickets(self):
+        customers = self.env["res.partner"].create([{"name": f"Kunde {index}"} for index in range(12)])
+        self._queries_to_close(customers[:1])  # warm the caches
+        few = self._queries_to_close(customers[1:3])
+        many = self._queries_to_close(customers[3:])
+        self.assertEqual(many, few, "the scan closes 2 and 9 tickets with the same queries")
