@@ -85,10 +85,9 @@ class AccountMove(models.Model):
                 ("check_id.blocking", "=", True),
             ])
         )  # fmt: skip
+        by_customer = issues.grouped(lambda issue: (issue.partner_id, issue.company_id))
         return {
-            move: issues.filtered(
-                lambda i, m=move: i.partner_id == m.commercial_partner_id and i.company_id == m.company_id
-            )
+            move: by_customer.get((move.commercial_partner_id, move.company_id), issues.browse())
             for move in invoices
         }
 
@@ -101,19 +100,24 @@ class AccountMove(models.Model):
     def _billing_note_account_state(self):
         """An invoice posted for a customer on hold or blocked says so in its chatter."""
         labels = dict(self._fields["billing_partner_account_state"]._description_selection(self.env))
-        for move in self.filtered(
+        held = self.filtered(
             lambda m: m.is_sale_document() and m.billing_partner_account_state in HELD_ACCOUNT_STATES
-        ):
-            move.message_post(
-                body=self.env._(
-                    "Posted while the customer's account is %(state)s: %(reason)s",
-                    state=labels[move.billing_partner_account_state],
-                    reason=move.billing_partner_account_state_reason or "-",
-                )
+        )
+        if held:  # one insert for the batch's notes
+            held._message_log_batch(
+                bodies={
+                    move.id: self.env._(
+                        "Posted while the customer's account is %(state)s: %(reason)s",
+                        state=labels[move.billing_partner_account_state],
+                        reason=move.billing_partner_account_state_reason or "-",
+                    )
+                    for move in held
+                }
             )
 
     def _billing_check_data_issues_before_post(self):
         """Refuse or note posting invoices for customers with blocking data issues (company setting)."""
+        notes = {}
         for move, issues in self._billing_blocking_data_issues().items():
             if not issues:
                 continue
@@ -126,11 +130,11 @@ class AccountMove(models.Model):
                         issues=what,
                     )
                 )
-            move.message_post(
-                body=self.env._(
-                    "Posted although the customer has blocking data issues: %(issues)s", issues=what
-                )
+            notes[move.id] = self.env._(
+                "Posted although the customer has blocking data issues: %(issues)s", issues=what
             )
+        if notes:  # one insert for the batch's notes
+            self.browse(notes)._message_log_batch(bodies=notes)
 
     @api.depends("billing_discrepancy_ids.state", "billing_discrepancy_ids.discrepancy_type")
     def _compute_billing_is_disputed(self):

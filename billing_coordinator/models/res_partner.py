@@ -700,12 +700,24 @@ class ResPartner(models.Model):
         return partners
 
     def write(self, vals):
+        to_check = self._billing_to_check_after_write(vals)
         result = super().write(vals)
         if vals.get("billing_onboarding_welcome_sent"):
             self._billing_activate_completed_onboarding()
-        if DATA_CHECKED_FIELDS.intersection(vals) and not self.env.context.get("billing_skip_data_check"):
-            self.commercial_partner_id._billing_customers()._billing_refresh_data_issues()
+        if to_check:
+            to_check.commercial_partner_id._billing_customers()._billing_refresh_data_issues()
         return result
+
+    def _billing_to_check_after_write(self, vals):
+        """The partners whose data issues a write of ``vals`` changes. Odoo raises
+        ``customer_rank`` with every invoice posted, one partner at a time: only a
+        partner who becomes a customer through it is checked."""
+        checked = DATA_CHECKED_FIELDS.intersection(vals)
+        if not checked or self.env.context.get("billing_skip_data_check"):
+            return self.browse()
+        if checked == {"customer_rank"}:
+            return self.filtered(lambda partner: not partner.customer_rank)
+        return self
 
     def action_billing_approve_credit_limit(self):
         self._billing_check_manager()

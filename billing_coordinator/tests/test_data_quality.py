@@ -172,6 +172,60 @@ class TestDataQuality(AccountsCommon):
         draft.action_post()
         self.assertEqual(draft.state, "posted")
 
+    def _queries_to_note(self, customers):
+        """Post one invoice per customer (each has a blocking VAT issue) in one batch."""
+        moves = self.env["account.move"].create([
+            {
+                "move_type": "out_invoice",
+                "partner_id": customer.id,
+                "invoice_line_ids": [(0, 0, {"name": "Service", "quantity": 1, "price_unit": 100.0})],
+            }
+            for customer in customers
+        ])  # fmt: skip
+        self.env.flush_all()
+        before = self.env.cr.sql_log_count
+        moves._billing_check_data_issues_before_post()
+        moves._billing_note_account_state()
+        self.env.flush_all()
+        queries = self.env.cr.sql_log_count - before
+        for move in moves:
+            bodies = [str(body) for body in move.message_ids.mapped("body")]
+            self.assertEqual(len([b for b in bodies if "blocking data issues" in b]), 1)
+            self.assertEqual(len([b for b in bodies if "Posted while" in b]), 1)
+            self.assertTrue(any("Late payer" in body for body in bodies), "the note gives the reason")
+        return queries
+
+    def test_posting_a_batch_notes_every_invoice_with_one_insert(self):
+        customers = self.env["res.partner"].concat(*(
+            self._good_customer(
+                vat="DK12345675", billing_account_state="on_hold", billing_account_state_reason="Late payer"
+            )
+            for _index in range(9)
+        ))  # fmt: skip
+        self._queries_to_note(customers[:1])  # warm the caches
+        few = self._queries_to_note(customers[1:3])
+        many = self._queries_to_note(customers[3:])
+        self.assertEqual(many, few, "2 and 6 invoices are noted with the same queries")
+
+    def test_raising_the_rank_of_a_customer_checks_nothing_again(self):
+        customers = self.env["res.partner"].concat(*(self._good_customer() for _index in range(6)))
+        newcomer = self._good_customer(vat=False, customer_rank=0)
+        self.assertFalse(self._issues(newcomer), "not a customer yet: not checked")
+        self.env.flush_all()
+
+        def queries_to_raise(partners):
+            before = self.env.cr.sql_log_count
+            for partner in partners:  # as Odoo raises it, invoice by invoice
+                partner.customer_rank += 1
+            self.env.flush_all()
+            return self.env.cr.sql_log_count - before
+
+        one = queries_to_raise(customers[:1])
+        five = queries_to_raise(customers[1:])
+        self.assertLessEqual(five - one, 4, "one UPDATE per customer, no data check")
+        newcomer.customer_rank += 1  # the first invoice makes it a customer
+        self.assertEqual(self._issue_codes(newcomer), {"vat"})
+
     def test_checks_and_issues_never_mix_companies(self):
         customer_a = self._good_customer(vat="DK12345675")
         customer_b = self._good_customer(company=self.company_b, vat=customer_a.vat, name=customer_a.name)
