@@ -565,8 +565,13 @@ class BillingReminder(models.Model):
                 reminder.fee_move_id = move
 
     def _record_failure(self, message, when):
-        self.write({"state": "failed", "send_error": message, "send_attempted_at": when})
-        self.message_post(body=self.env._("Sending failed, retried next run: %(error)s", error=message))
+        """These reminders failed for the same reason ``message``: one write, and
+        the note says why (it tells more than a tracked state would)."""
+        self.with_context(mail_notrack=True).write(
+            {"state": "failed", "send_error": message, "send_attempted_at": when}
+        )
+        note = self.env._("Sending failed, retried next run: %(error)s", error=message)
+        self._message_log_batch(bodies=dict.fromkeys(self.ids, note))
 
     def _sending_notes(self):
         """What each sent reminder's chatter says: where it went."""
@@ -609,11 +614,11 @@ class BillingReminder(models.Model):
             ("state", "=", "sent"),
             ("mail_id.state", "=", "exception"),
         ])  # fmt: skip
-        for reminder in failed:
-            reason = reminder.mail_id.failure_reason or self.env._("E-mail failed")
-            reminder.with_env(self.env)._record_failure(reason, False)
-        failed = failed.with_env(self.env)
-        return failed
+        # an SMTP outage fails a whole run's e-mails for the same reason: one write each reason
+        by_reason = failed.grouped(lambda r: r.mail_id.failure_reason or self.env._("E-mail failed"))
+        for reason, reminders in by_reason.items():
+            reminders.with_env(self.env)._record_failure(reason, False)
+        return failed.with_env(self.env)
 
     def _collection_case_values(self):
         self.ensure_one()

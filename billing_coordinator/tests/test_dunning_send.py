@@ -354,3 +354,37 @@ class TestDunningSend(DunningCommon):
         few = self._queries_to_send(2)
         many = self._queries_to_send(6)
         self.assertEqual(many, few, "sending 6 reminders issues the same queries as sending 2")
+
+    def _queries_to_collect_bounces(self, count):
+        """Send ``count`` reminders, bounce all their e-mails for one reason (as an
+        SMTP outage does), and collect the failures as the next run does."""
+        run = self._plan_for_new_customers(count)
+        run.action_approve()
+        run.with_context(billing_dunning_skip_pdf=True)._send()
+        reminders = run.reminder_ids
+        reminders.mail_id.write({"state": "exception", "failure_reason": "SMTP 421 service not available"})
+        self.env.flush_all()
+        self.env.invalidate_all()
+        before = self.env.cr.sql_log_count
+        collected = (
+            self.env["billing.reminder"]
+            .with_context(
+                **dict.fromkeys(DISABLED_MAIL_CONTEXT, False)  # as on a server
+            )
+            ._collect_mail_failures(self.company)
+        )
+        self.env.cr.precommit.run()
+        queries = self.env.cr.sql_log_count - before
+        self.assertEqual(collected, reminders)
+        self.assertEqual(set(reminders.mapped("state")), {"failed"})
+        self.assertEqual(set(reminders.mapped("send_error")), {"SMTP 421 service not available"})
+        for reminder in reminders:
+            notes = [body for body in reminder.message_ids.mapped("body") if "SMTP 421" in str(body)]
+            self.assertEqual(len(notes), 1, "each reminder says once why it will be sent again")
+        return queries
+
+    def test_collecting_bounced_emails_takes_the_same_queries_for_any_number(self):
+        self._queries_to_collect_bounces(1)  # the caches of a running server
+        few = self._queries_to_collect_bounces(2)
+        many = self._queries_to_collect_bounces(6)
+        self.assertEqual(many, few, "6 bounced e-mails are collected with the queries of 2")
