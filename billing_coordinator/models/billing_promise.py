@@ -3,6 +3,8 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+from ..tools.chatter import log_notes
+
 
 class BillingPromise(models.Model):
     _name = "billing.promise"
@@ -87,15 +89,15 @@ class BillingPromise(models.Model):
         promises = super().create(vals_list)
         for promise in promises:
             promise.residual_at_promise = sum(promise.move_ids.mapped("amount_residual"))
-            promise.partner_id.message_post(
-                body=self.env._(
-                    "Promise to pay %(amount)s %(currency)s by %(date)s: dunning paused for %(invoices)s.",
-                    amount=promise.amount,
-                    currency=promise.currency_id.name,
-                    date=promise.date,
-                    invoices=", ".join(promise.move_ids.mapped("name")),
-                )
+        promises._note_customers(
+            lambda promise: self.env._(
+                "Promise to pay %(amount)s %(currency)s by %(date)s: dunning paused for %(invoices)s.",
+                amount=promise.amount,
+                currency=promise.currency_id.name,
+                date=promise.date,
+                invoices=", ".join(promise.move_ids.mapped("name")),
             )
+        )
         return promises
 
     def action_cancel(self):
@@ -114,30 +116,51 @@ class BillingPromise(models.Model):
 
     def _mark_kept(self):
         self.write({"state": "kept"})
-        for promise in self:
-            promise.partner_id.message_post(
-                body=self.env._("Promise to pay kept: %(name)s.", name=promise.display_name)
-            )
+        self._note_customers(
+            lambda promise: self.env._("Promise to pay kept: %(name)s.", name=promise.display_name)
+        )
 
     def _mark_broken(self):
         """Dunning resumes at the next level; the coordinator gets an activity."""
         self.write({"state": "broken"})
-        for promise in self:
-            user = (
-                promise.partner_id.with_company(promise.company_id).billing_coordinator_id or promise.user_id
+        self._schedule_follow_ups()
+        self._note_customers(
+            lambda promise: self.env._(
+                "Promise to pay broken: %(name)s. Dunning resumes.", name=promise.display_name
             )
-            promise.activity_schedule(
-                "mail.mail_activity_data_todo",
-                user_id=user.id,
-                summary=self.env._(
-                    "Promise to pay broken: follow up with %(customer)s", customer=promise.partner_id.name
-                ),
-            )
-            promise.partner_id.message_post(
-                body=self.env._(
-                    "Promise to pay broken: %(name)s. Dunning resumes.", name=promise.display_name
-                )
-            )
+        )
+
+    def _note_customers(self, note):
+        """Log ``note(promise)`` in each promise's customer chatter, all with one
+        insert (the nightly check settles the promises of every company)."""
+        no_attachment = self.env["ir.attachment"]
+        log_notes(self.env, [(promise.partner_id, note(promise), no_attachment) for promise in self])
+
+    def _schedule_follow_ups(self):
+        """A to-do for each broken promise, for its customer's coordinator (one
+        create, as ``activity_schedule`` does for one summary and one user)."""
+        if not self or self.env.context.get("mail_activity_automation_skip"):  # as activity_schedule
+            return
+        todo = self.env.ref("mail.mail_activity_data_todo")
+        model_id = self.env["ir.model"]._get_id(self._name)
+        today = fields.Date.context_today(self)
+        vals_list = []
+        for company, promises in self.grouped("company_id").items():
+            for promise in promises.with_company(company):
+                user = promise.partner_id.billing_coordinator_id or promise.user_id
+                vals_list.append({
+                    "activity_type_id": todo.id,
+                    "res_model_id": model_id,
+                    "res_id": promise.id,
+                    "user_id": user.id,
+                    "summary": self.env._(
+                        "Promise to pay broken: follow up with %(customer)s", customer=promise.partner_id.name
+                    ),
+                    "note": todo.default_note,
+                    "date_deadline": today,
+                    "automated": True,
+                })  # fmt: skip
+        self.env["mail.activity"].create(vals_list)
 
     @api.model
     def _cron_check_promises(self):

@@ -57,3 +57,48 @@ class TestDunningPromise(DunningCommon):
                 "partner_id": self.customer.id, "amount": 100.0, "date": self.today,
                 "move_ids": [(6, 0, invoice.ids)],
             })  # fmt: skip
+
+    def _queries_to_settle(self, count):
+        """``count`` customers, each with a promise kept (its invoice paid) and one
+        broken (its date long past); the nightly check settles them all. Counted:
+        the addon's notes and follow-ups. Not counted: Odoo's tracking of the
+        state (off in this class) and the message Odoo sends a user an activity
+        is assigned to by someone else (here the coordinator runs the check)."""
+        customers = self.env["res.partner"].create([
+            {"name": f"Lovende Kunde {index}", "is_company": True} for index in range(count)
+        ])  # fmt: skip
+        customers.with_company(self.company).billing_coordinator_id = self.env.user
+        Promise = self.env["billing.promise"].with_context(default_user_id=self.coordinator.id)
+        kept = broken = Promise
+        for customer in customers:
+            paid = self._post_invoice(customer, 500.0, due_in_days=-30)
+            owed = self._post_invoice(customer, 700.0, due_in_days=-30)
+            kept |= Promise.create(
+                {"partner_id": customer.id, "amount": 500.0, "date": self.today, "move_ids": paid.ids}
+            )
+            broken |= Promise.create({
+                "partner_id": customer.id, "amount": 700.0, "date": self.today - timedelta(days=20),
+                "move_ids": owed.ids,
+            })  # fmt: skip
+            self._register_payment(paid, amount=500.0)
+        self.env.flush_all()
+        self.env.invalidate_all()
+        before = self.env.cr.sql_log_count
+        Promise._cron_check_promises()
+        self.env.flush_all()
+        queries = self.env.cr.sql_log_count - before
+        self.assertEqual(set(kept.mapped("state")), {"kept"})
+        self.assertEqual(set(broken.mapped("state")), {"broken"})
+        self.assertEqual(broken.activity_ids.user_id, self.env.user, "the coordinator, not who took it")
+        self.assertEqual(len(broken.activity_ids), count, "one follow-up per broken promise")
+        for customer in customers:
+            notes = " ".join(str(body) for body in customer.message_ids.mapped("body"))
+            self.assertIn("Promise to pay kept", notes)
+            self.assertIn("Dunning resumes", notes)
+        return queries
+
+    def test_nightly_check_settles_any_number_of_promises_with_the_same_queries(self):
+        self._queries_to_settle(1)  # the caches of a running server
+        few = self._queries_to_settle(2)
+        many = self._queries_to_settle(6)
+        self.assertEqual(many, few, "12 promises are settled with the queries of 4")
