@@ -1,4 +1,5 @@
 from collections import defaultdict
+from itertools import cycle, islice
 
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
@@ -63,14 +64,16 @@ class BillingAssignmentRule(models.Model):
         rules = self.sudo().search([("company_id", "=", company.id)])
         if not partners or not rules:
             return
-        partners_by_user = defaultdict(lambda: self.env["res.partner"])
+        partners_by_user = defaultdict(list)
+        turns = {}  # each round-robin rule's turns, read and locked once for the batch
         for partner in partners:
             for rule in rules:
-                user = rule._coordinator_for(partner)
+                user = rule._coordinator_for(partner, turns)
                 if user:
-                    partners_by_user[user] |= partner
+                    partners_by_user[user].append(partner.id)
                     break
-        for user, assigned in partners_by_user.items():
+        for user, partner_ids in partners_by_user.items():
+            assigned = partners.browse(partner_ids)
             assigned.with_company(company).billing_coordinator_id = user
             assigned._message_log_batch(
                 bodies=dict.fromkeys(
@@ -79,13 +82,17 @@ class BillingAssignmentRule(models.Model):
                 )
             )
 
-    def _coordinator_for(self, partner):
+    def _coordinator_for(self, partner, turns):
+        """The coordinator this rule gives ``partner``, or nothing; ``turns``: the
+        round-robin rules' turns for the batch, by rule."""
         self.ensure_one()
         if self.rule_type == "country":
             return self.user_id if partner.country_id in self.country_ids else None
         if self.rule_type == "tag":
             return self.user_id if partner.category_id & self.category_ids else None
-        return self._next_round_robin_user()
+        if self not in turns:
+            turns[self] = self._round_robin_turns()
+        return next(turns[self], None)
 
     def _round_robin_pool(self):
         if self.user_ids:
@@ -104,17 +111,16 @@ class BillingAssignmentRule(models.Model):
             )
         )
 
-    def _next_round_robin_user(self):
-        """The coordinator after the last one assigned, locking the rule so two
-        concurrent creations do not pick the same turn."""
+    def _round_robin_turns(self):
+        """The coordinators in turn, from the one after the last assigned. The rule
+        stays locked until the transaction ends, so that two concurrent creations
+        do not take the same turns."""
         self.env.cr.execute(
             SQL("SELECT last_user_id FROM billing_assignment_rule WHERE id = %s FOR UPDATE", self.id)
         )
         self.invalidate_recordset(["last_user_id"])
         pool = self._round_robin_pool()
-        if not pool:
-            return None
-        later = pool.filtered(lambda u: u.id > self.last_user_id.id)
-        user = later[:1] or pool[:1]
-        self.last_user_id = user
-        return user
+        start = next((index for index, user in enumerate(pool) if user.id > self.last_user_id.id), 0)
+        for user in islice(cycle(pool), start, None):
+            self.last_user_id = user  # written once, at the flush after the batch
+            yield user

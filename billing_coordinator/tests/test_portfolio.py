@@ -45,6 +45,32 @@ class TestPortfolio(AccountsCommon):
             [self.coordinator, self.coordinator_2, self.coordinator, self.coordinator_2],
         )
 
+    def test_round_robin_over_an_import_takes_turns_with_the_same_queries(self):
+        self.rules.create({
+            "name": "Everyone else",
+            "rule_type": "round_robin",
+            "user_ids": [(6, 0, (self.coordinator + self.coordinator_2).ids)],
+        })  # fmt: skip
+        Partner = self.env["res.partner"].with_company(self.company)
+
+        def queries_to_import(count):
+            self.env.flush_all()
+            self.env.invalidate_all()
+            before = self.env.cr.sql_log_count
+            customers = Partner.create([self._good_customer_vals() for _index in range(count)])
+            self.env.flush_all()
+            return customers, self.env.cr.sql_log_count - before
+
+        queries_to_import(1)  # the caches of a running server: the next turn is coordinator 2's
+        few_customers, few = queries_to_import(2)
+        many_customers, many = queries_to_import(6)
+        self.assertEqual(
+            [customer.billing_coordinator_id for customer in few_customers + many_customers],
+            [self.coordinator_2, self.coordinator] * 4,
+            "the turns go on from one import to the next",
+        )
+        self.assertEqual(many, few, "6 customers are assigned with the queries of 2")
+
     def test_rules_stay_in_their_company(self):
         self.rules.create({
             "name": "Denmark",
