@@ -199,6 +199,38 @@ class BillingDiscrepancy(models.Model):
                 customer = ticket.partner_id.commercial_partner_id
                 ticket.coordinator_id = coordinators.get(customer.id, self.env["res.users"])
 
+    @api.model
+    def _follow_coordinator_change(self, coordinators_before):
+        """The open tickets of customers whose coordinator changed in the current
+        company go to the new coordinator, unless someone other than the previous
+        one holds them; ``coordinators_before``: {customer id: previous user id}."""
+        company = self.env.company
+        tickets = self.sudo().search([
+            ("company_id", "=", company.id),
+            ("partner_id", "in", list(coordinators_before)),
+            ("is_closed", "=", False),
+        ])  # fmt: skip
+        customers = tickets.partner_id.with_company(company)
+        new_coordinator = {customer.id: customer.billing_coordinator_id for customer in customers}
+        moving = tickets.filtered(
+            lambda t: (
+                t.coordinator_id.id in (False, coordinators_before[t.partner_id.id])
+                and t.coordinator_id != new_coordinator[t.partner_id.id]
+            )
+        )
+        for user, group in moving.grouped(lambda t: new_coordinator[t.partner_id.id]).items():
+            # one note for the batch says what the tracking of each ticket would
+            group.with_context(mail_notrack=True).coordinator_id = user
+            group._message_log_batch(
+                bodies=dict.fromkeys(
+                    group.ids,
+                    self.env._(
+                        "Coordinator changed with the customer's portfolio to %(user)s.",
+                        user=user.name or self.env._("nobody"),
+                    ),
+                )
+            )
+
     @api.depends("discrepancy_type", "opened_on", "company_id")
     def _compute_sla_deadline(self):
         for ticket in self:

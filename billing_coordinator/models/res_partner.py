@@ -701,11 +701,18 @@ class ResPartner(models.Model):
 
     def write(self, vals):
         to_check = self._billing_to_check_after_write(vals)
+        coordinators_before = (
+            {partner.id: partner.billing_coordinator_id.id for partner in self}
+            if "billing_coordinator_id" in vals
+            else None
+        )
         result = super().write(vals)
         if vals.get("billing_onboarding_welcome_sent"):
             self._billing_activate_completed_onboarding()
         if to_check:
             to_check.commercial_partner_id._billing_customers()._billing_refresh_data_issues()
+        if coordinators_before:
+            self.env["billing.discrepancy"]._follow_coordinator_change(coordinators_before)
         return result
 
     def _billing_to_check_after_write(self, vals):

@@ -101,6 +101,26 @@ class TestPortfolio(AccountsCommon):
         self.assertEqual(colleague.billing_coordinator_id, self.coordinator_2)
         self.assertNotIn("Holidays", str(colleague.message_ids.mapped("body")))
 
+    def test_open_tickets_follow_their_customer_to_the_new_coordinator(self):
+        customer = self._good_customer(billing_coordinator_id=self.coordinator.id)
+        Ticket = self.env["billing.discrepancy"].with_user(self.manager)
+        held, unassigned, by_manager, closed = Ticket.create([
+            {"discrepancy_type": "other", "partner_id": customer.id} for _index in range(4)
+        ])  # fmt: skip
+        unassigned.coordinator_id = False
+        by_manager.coordinator_id = self.manager
+        closed.action_cancel()
+        self.assertEqual((held | closed).coordinator_id, self.coordinator)
+        wizard = self.env["billing.portfolio.reassign"].with_user(self.manager)
+        wizard.with_context(active_model="res.partner", active_ids=customer.ids).create(
+            {"to_user_id": self.coordinator_2.id}
+        ).action_reassign()
+        mine = Ticket.with_user(self.coordinator_2).search([("coordinator_id", "=", self.coordinator_2.id)])
+        self.assertEqual(mine, held | unassigned, "the new coordinator's tickets, as 'My Tickets' shows them")
+        self.assertIn("portfolio", str(held.message_ids[0].body))
+        self.assertEqual(by_manager.coordinator_id, self.manager, "handed to someone else: stays")
+        self.assertEqual(closed.coordinator_id, self.coordinator, "a closed ticket keeps its history")
+
     def test_reassign_needs_a_coordinator_of_the_company(self):
         customer = self._good_customer(billing_coordinator_id=self.coordinator.id)
         wizard = self.env["billing.portfolio.reassign"].with_user(self.coordinator)
