@@ -3,6 +3,7 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+from ..tools.activities import schedule_activities
 from ..tools.chatter import log_notes
 
 
@@ -137,30 +138,17 @@ class BillingPromise(models.Model):
         log_notes(self.env, [(promise.partner_id, note(promise), no_attachment) for promise in self])
 
     def _schedule_follow_ups(self):
-        """A to-do for each broken promise, for its customer's coordinator (one
-        create, as ``activity_schedule`` does for one summary and one user)."""
-        if not self or self.env.context.get("mail_activity_automation_skip"):  # as activity_schedule
-            return
-        todo = self.env.ref("mail.mail_activity_data_todo")
-        model_id = self.env["ir.model"]._get_id(self._name)
-        today = fields.Date.context_today(self)
-        vals_list = []
-        for company, promises in self.grouped("company_id").items():
-            for promise in promises.with_company(company):
-                user = promise.partner_id.billing_coordinator_id or promise.user_id
-                vals_list.append({
-                    "activity_type_id": todo.id,
-                    "res_model_id": model_id,
-                    "res_id": promise.id,
-                    "user_id": user.id,
-                    "summary": self.env._(
-                        "Promise to pay broken: follow up with %(customer)s", customer=promise.partner_id.name
-                    ),
-                    "note": todo.default_note,
-                    "date_deadline": today,
-                    "automated": True,
-                })  # fmt: skip
-        self.env["mail.activity"].create(vals_list)
+        """A to-do for each broken promise, for its customer's coordinator."""
+        schedule_activities(
+            self,
+            "mail.mail_activity_data_todo",
+            lambda promise: (
+                promise.partner_id.billing_coordinator_id or promise.user_id,
+                self.env._(
+                    "Promise to pay broken: follow up with %(customer)s", customer=promise.partner_id.name
+                ),
+            ),
+        )
 
     @api.model
     def _cron_check_promises(self):

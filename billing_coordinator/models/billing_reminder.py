@@ -12,6 +12,7 @@ from odoo.fields import Command
 from odoo.tools import SQL
 from odoo.tools.pdf import ArrayObject, NameObject, PdfFileReader, PdfFileWriter
 
+from ..tools.activities import schedule_activities
 from ..tools.chatter import log_notes
 from ..tools.sql_arrays import id_array
 
@@ -479,29 +480,15 @@ class BillingReminder(models.Model):
         return page
 
     def _schedule_calls(self):
-        """A call task for each reminder, assigned to its customer's coordinator
-        (one create, as ``activity_schedule`` does for one summary)."""
-        if self.env.context.get("mail_activity_automation_skip"):  # as activity_schedule
-            return self.env["mail.activity"]
-        call = self.env.ref("mail.mail_activity_data_call")
-        model_id = self.env["ir.model"]._get_id(self._name)
-        today = fields.Date.context_today(self)
-        vals_list = []
-        for company, reminders in self.grouped("company_id").items():
-            for reminder in reminders.with_company(company):
-                vals_list.append({
-                    "activity_type_id": call.id,
-                    "res_model_id": model_id,
-                    "res_id": reminder.id,
-                    "user_id": (reminder.partner_id.billing_coordinator_id or self.env.user).id,
-                    "summary": self.env._(
-                        "Call %(customer)s about overdue invoices", customer=reminder.partner_id.name
-                    ),
-                    "note": call.default_note,
-                    "date_deadline": today,
-                    "automated": True,
-                })  # fmt: skip
-        return self.env["mail.activity"].create(vals_list)
+        """A call task for each reminder, assigned to its customer's coordinator."""
+        return schedule_activities(
+            self,
+            "mail.mail_activity_data_call",
+            lambda reminder: (
+                reminder.partner_id.billing_coordinator_id or self.env.user,
+                self.env._("Call %(customer)s about overdue invoices", customer=reminder.partner_id.name),
+            ),
+        )
 
     def _charge_journals(self):
         """The sales journal of each company of these reminders that invoices its

@@ -4,3 +4,4 @@ from . import bulk_insert
 from . import sql_settings
 from . import sql_arrays
 from . import chatter
+from . import activities
