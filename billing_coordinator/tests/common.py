@@ -28,6 +28,15 @@ class BillingCommon(AccountTestInvoicingCommon):
             "company_id": cls.company.id,
         })  # fmt: skip
 
+    def assert_queries_do_not_grow(self, queries_for, few, many, message, warm_ups=1):
+        """``queries_for(count)`` runs an operation on ``count`` new records and
+        returns the queries it issued. After warm-ups (the caches of a running
+        server), ``many`` records must take the queries of ``few``."""
+        for _warm_up in range(warm_ups):
+            queries_for(1)
+        few_queries = queries_for(few)
+        self.assertEqual(queries_for(many), few_queries, message)
+
     @classmethod
     def _billing_user(cls, login, groups, company):
         return new_test_user(

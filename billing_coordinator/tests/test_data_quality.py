@@ -172,8 +172,15 @@ class TestDataQuality(AccountsCommon):
         draft.action_post()
         self.assertEqual(draft.state, "posted")
 
-    def _queries_to_note(self, customers):
-        """Post one invoice per customer (each has a blocking VAT issue) in one batch."""
+    def _queries_to_note(self, count):
+        """Post one invoice for each of ``count`` customers on hold with a blocking
+        VAT issue, in one batch."""
+        customers = self.env["res.partner"].concat(*(
+            self._good_customer(
+                vat="DK12345675", billing_account_state="on_hold", billing_account_state_reason="Late payer"
+            )
+            for _index in range(count)
+        ))  # fmt: skip
         moves = self.env["account.move"].create([
             {
                 "move_type": "out_invoice",
@@ -196,16 +203,9 @@ class TestDataQuality(AccountsCommon):
         return queries
 
     def test_posting_a_batch_notes_every_invoice_with_one_insert(self):
-        customers = self.env["res.partner"].concat(*(
-            self._good_customer(
-                vat="DK12345675", billing_account_state="on_hold", billing_account_state_reason="Late payer"
-            )
-            for _index in range(9)
-        ))  # fmt: skip
-        self._queries_to_note(customers[:1])  # warm the caches
-        few = self._queries_to_note(customers[1:3])
-        many = self._queries_to_note(customers[3:])
-        self.assertEqual(many, few, "2 and 6 invoices are noted with the same queries")
+        self.assert_queries_do_not_grow(
+            self._queries_to_note, 2, 6, "6 invoices are noted with the queries of 2"
+        )
 
     def test_raising_the_rank_of_a_customer_checks_nothing_again(self):
         customers = self.env["res.partner"].concat(*(self._good_customer() for _index in range(6)))

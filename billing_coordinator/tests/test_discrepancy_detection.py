@@ -215,7 +215,11 @@ class TestDiscrepancyDetection(DiscrepancyCommon):
     # ------------------------------------------------------------------
     # speed: set-based
     # ------------------------------------------------------------------
-    def _queries_to_detect(self, customers):
+    def _new_customers(self, count):
+        return self.env["res.partner"].create([{"name": f"Kunde {index}"} for index in range(count)])
+
+    def _queries_to_detect(self, count):
+        customers = self._new_customers(count)
         self.company.billing_discrepancy_days = 60  # posting opens nothing yet
         for index, customer in enumerate(customers):
             invoice = self._post_invoice(customer, 1000.0 + index, due_in_days=-40)
@@ -231,15 +235,14 @@ class TestDiscrepancyDetection(DiscrepancyCommon):
         return self.env.cr.sql_log_count - before
 
     def test_detection_queries_do_not_grow_with_the_data(self):
-        customers = self.env["res.partner"].create([{"name": f"Kunde {index}"} for index in range(12)])
-        self._queries_to_detect(customers[:1])  # warm the caches
-        few = self._queries_to_detect(customers[1:3])
-        many = self._queries_to_detect(customers[3:])
-        self.assertEqual(many, few, "the scan issues the same queries for 4 and for 18 new tickets")
+        self.assert_queries_do_not_grow(
+            self._queries_to_detect, 2, 9, "the scan opens 18 tickets with the queries of 4"
+        )
 
-    def _queries_to_close(self, customers):
-        """Open an unapplied-payment ticket per customer, then make the rule wait
-        longer than the payments' age, so that the next scan closes them all."""
+    def _queries_to_close(self, count):
+        """Open an unapplied-payment ticket for each of ``count`` customers, then make
+        the rule wait longer than the payments' age, so that the next scan closes them all."""
+        customers = self._new_customers(count)
         self.company.billing_discrepancy_days = 60  # posting opens nothing yet
         for index, customer in enumerate(customers):
             self._receive(customer, 300.0 + index, days_ago=30)
@@ -260,8 +263,6 @@ class TestDiscrepancyDetection(DiscrepancyCommon):
         return queries
 
     def test_closing_tickets_queries_do_not_grow_with_the_tickets(self):
-        customers = self.env["res.partner"].create([{"name": f"Kunde {index}"} for index in range(12)])
-        self._queries_to_close(customers[:1])  # warm the caches
-        few = self._queries_to_close(customers[1:3])
-        many = self._queries_to_close(customers[3:])
-        self.assertEqual(many, few, "the scan closes 2 and 9 tickets with the same queries")
+        self.assert_queries_do_not_grow(
+            self._queries_to_close, 2, 9, "the scan closes 9 tickets with the queries of 2"
+        )

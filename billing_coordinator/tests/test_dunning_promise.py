@@ -98,7 +98,6 @@ class TestDunningPromise(DunningCommon):
         return queries
 
     def test_nightly_check_settles_any_number_of_promises_with_the_same_queries(self):
-        self._queries_to_settle(1)  # the caches of a running server
-        few = self._queries_to_settle(2)
-        many = self._queries_to_settle(6)
-        self.assertEqual(many, few, "12 promises are settled with the queries of 4")
+        self.assert_queries_do_not_grow(
+            self._queries_to_settle, 2, 6, "12 promises are settled with the queries of 4"
+        )

@@ -238,16 +238,19 @@ class TestDunningSend(DunningCommon):
         report = self.env["ir.actions.report"]
         paperformat = report._get_report(LETTER_REPORT).get_paperformat()
         with patch.object(type(report), "get_paperformat_by_xmlid", lambda _report, _xmlid: paperformat):
-            for _warm_up in range(2):  # the caches of a running server
-                self._queries_to_send(1, letters=True)
-            few = self._queries_to_send(2, letters=True)
-            many = self._queries_to_send(5, letters=True)
-        self.assertEqual(many, few, "sending 5 letters issues the same queries as sending 2")
+            self.assert_queries_do_not_grow(
+                lambda count: self._queries_to_send(count, letters=True),
+                2,
+                5,
+                "sending 5 letters issues the same queries as sending 2",
+                warm_ups=2,
+            )
 
     def test_cancelling_a_run_notes_each_reminder_with_the_same_queries_for_any_number(self):
         self.company.billing_dunning_approval = True  # the run's reminders wait as drafts
-        self._queries_to_cancel(1)  # warm the caches
-        self.assertEqual(self._queries_to_cancel(6), self._queries_to_cancel(2))
+        self.assert_queries_do_not_grow(
+            self._queries_to_cancel, 2, 6, "cancelling 6 reminders issues the same queries as 2"
+        )
 
     def test_dry_run_is_never_sent(self):
         self._post_invoice(self.customer, 1000.0, due_in_days=-30)
@@ -349,11 +352,13 @@ class TestDunningSend(DunningCommon):
         (Odoo numbers and posts each invoice with queries of its own)."""
         self.company.billing_dunning_approval = True
         self.level_1.schedule_call = True
-        for _warm_up in range(2):  # the caches of a running server
-            self._queries_to_send(1)
-        few = self._queries_to_send(2)
-        many = self._queries_to_send(6)
-        self.assertEqual(many, few, "sending 6 reminders issues the same queries as sending 2")
+        self.assert_queries_do_not_grow(
+            self._queries_to_send,
+            2,
+            6,
+            "sending 6 reminders issues the same queries as sending 2",
+            warm_ups=2,
+        )
 
     def _queries_to_collect_bounces(self, count):
         """Send ``count`` reminders, bounce all their e-mails for one reason (as an
@@ -384,7 +389,6 @@ class TestDunningSend(DunningCommon):
         return queries
 
     def test_collecting_bounced_emails_takes_the_same_queries_for_any_number(self):
-        self._queries_to_collect_bounces(1)  # the caches of a running server
-        few = self._queries_to_collect_bounces(2)
-        many = self._queries_to_collect_bounces(6)
-        self.assertEqual(many, few, "6 bounced e-mails are collected with the queries of 2")
+        self.assert_queries_do_not_grow(
+            self._queries_to_collect_bounces, 2, 6, "6 bounced e-mails are collected with the queries of 2"
+        )
