@@ -7,7 +7,15 @@ from odoo.tests import TransactionCase, tagged
 from odoo.tools import SQL, mute_logger
 
 # tables whose rows this test commits, cleaned up afterwards by id
-TOUCHED_TABLES = ["billing_dunning_run", "mail_mail", "mail_message", "ir_attachment", "account_move"]
+TOUCHED_TABLES = [
+    "billing_dunning_run",
+    "billing_promise",
+    "mail_activity",
+    "mail_mail",
+    "mail_message",
+    "ir_attachment",
+    "account_move",
+]
 
 
 @tagged("post_install", "-at_install")
@@ -36,7 +44,13 @@ class TestDunningTwoWorkers(TransactionCase):
                 "invoice_line_ids": [Command.create({"name": "Service", "price_unit": 500.0, "tax_ids": []})],
             })  # fmt: skip
             invoice.action_post()
+            # a promise broken long ago, which the nightly check settles first
+            promise = env["billing.promise"].create({
+                "partner_id": partner.id, "company_id": company.id, "amount": 500.0,
+                "date": due, "move_ids": [Command.set(invoice.ids)],
+            })  # fmt: skip
         self.company_id, self.partner_id, self.invoice_id = company.id, partner.id, invoice.id
+        self.promise_id = promise.id
         self.addCleanup(self._clean_up)
 
     @staticmethod
@@ -90,3 +104,11 @@ class TestDunningTwoWorkers(TransactionCase):
                 ]
             )
             self.assertEqual(len(runs), 1)
+            promise = env["billing.promise"].browse(self.promise_id)
+            self.assertEqual(promise.state, "broken", errors)
+            self.assertEqual(len(promise.activity_ids), 1, "one follow-up, not one per worker")
+            notes = env["mail.message"].search_count([
+                ("model", "=", "res.partner"), ("res_id", "=", self.partner_id),
+                ("body", "ilike", "Dunning resumes"),
+            ])  # fmt: skip
+            self.assertEqual(notes, 1, "one note on the customer, not one per worker")
