@@ -97,6 +97,19 @@ class AccountMove(models.Model):
         posted._billing_note_account_state()
         return posted
 
+    def _reconcile_reversed_moves(self, reverse_moves, move_reverse_cancel):
+        """Odoo reconciles each invoice with its credit note apart: look for
+        discrepancies once, after all of them (credit notes for many invoices)."""
+        deferred = self.with_context(billing_defer_detection=True)
+        result = super(AccountMove, deferred)._reconcile_reversed_moves(
+            reverse_moves.with_context(billing_defer_detection=True), move_reverse_cancel
+        )
+        customer_moves = (self | reverse_moves).filtered(lambda m: m.is_sale_document(include_receipts=True))
+        self.env["billing.discrepancy"]._run_detection_for_partners(
+            customer_moves.commercial_partner_id, customer_moves.company_id
+        )
+        return result
+
     def _billing_note_account_state(self):
         """An invoice posted for a customer on hold or blocked says so in its chatter."""
         labels = dict(self._fields["billing_partner_account_state"]._description_selection(self.env))

@@ -1,3 +1,5 @@
+from unittest.mock import patch
+
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
@@ -158,6 +160,31 @@ class TestDiscrepancyDetection(DiscrepancyCommon):
         self.assertEqual(ticket.state, "new")
         self.assertEqual(self._tickets(), ticket)
         self.assertTrue(any("Reopened automatically" in str(msg.body) for msg in ticket.message_ids))
+
+    def test_credit_notes_for_many_invoices_close_their_tickets_in_one_scan(self):
+        customers = self._new_customers(3)
+        invoices = self.env["account.move"]
+        for customer in customers:
+            invoice = self._post_invoice(customer, 1000.0, due_in_days=-20)
+            self._pay(invoice, 800.0, days_ago=15)
+            invoices |= invoice
+        self._detect()
+        tickets = self._tickets("short_payment")
+        self.assertEqual(tickets.invoice_ids, invoices)
+        scans = []
+        detection = type(self.Ticket)
+        real_scan = detection._detect_and_sync
+
+        def counted_scan(ticket_model, companies, partners):
+            scans.append(partners)
+            return real_scan(ticket_model, companies, partners)
+
+        with patch.object(detection, "_detect_and_sync", counted_scan):
+            invoices._reverse_moves(cancel=True)  # a full refund of each
+        self.assertEqual(set(invoices.mapped("payment_state")), {"reversed"})
+        self.assertEqual(set(tickets.mapped("resolution")), {"facts_gone"})
+        self.assertEqual(len(scans), 1, "one scan for the three invoices, after their credit notes")
+        self.assertEqual(scans[0], customers)
 
     def test_closed_by_hand_stays_closed(self):
         self._receive(self.customer, 250.0, days_ago=12)
