@@ -85,7 +85,7 @@ class BillingDunningRun(models.Model):
         "The scheduled dunning runs once per company and day.",
     )
 
-    @api.depends("date", "is_dry_run", "partner_id")
+    @api.depends("date", "is_dry_run", "partner_id.name")
     def _compute_name(self):
         for run in self:
             label = self.env._("Dry Run") if run.is_dry_run else self.env._("Dunning Run")

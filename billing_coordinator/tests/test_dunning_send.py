@@ -270,6 +270,9 @@ class TestDunningSend(DunningCommon):
         self.assertEqual(run.reminder_ids.partner_id, self.customer)
         self.assertEqual(run.reminder_ids.state, "sent")
         self.assertFalse(self._reminders_of(self.english))
+        self.assertIn(self.customer.name, run.name)
+        self.customer.name = "Kunde Omdøbt ApS"
+        self.assertIn("Kunde Omdøbt ApS", run.name, "the run's name follows its customer's")
 
     def test_collection_warning_hand_over_after_its_deadline(self):
         invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-30)
