@@ -1,5 +1,9 @@
+from collections import defaultdict
+
 from odoo import api, fields, models
 from odoo.tools import SQL
+
+from ..tools.relations import replace_links
 
 REFRESH_BATCH = 500
 
@@ -110,16 +114,22 @@ class BillingDataIssue(models.Model):
             for partner_id, (detail, duplicate_ids) in check._find_problems(partners, company).items():
                 found[partner_id, check.id] = (detail, duplicate_ids)
         existing = self.search([("company_id", "=", company.id), ("partner_id", "in", partners.ids)])
-        stale = self.browse()
+        stale, details, duplicates = [], defaultdict(list), {}
         for issue in existing:
             key = (issue.partner_id.id, issue.check_id.id)
             if key not in found:
-                stale |= issue
+                stale.append(issue.id)
                 continue
             detail, duplicate_ids = found.pop(key)
-            if issue.detail != detail or set(issue.duplicate_partner_ids.ids) != set(duplicate_ids):
-                issue.write({"detail": detail, "duplicate_partner_ids": [fields.Command.set(duplicate_ids)]})
-        stale.unlink()
+            if issue.detail != detail:
+                details[detail].append(issue.id)
+            if set(issue.duplicate_partner_ids.ids) != set(duplicate_ids):
+                duplicates[issue.id] = duplicate_ids
+        self.browse(stale).unlink()
+        for detail, issue_ids in details.items():
+            self.browse(issue_ids).write({"detail": detail})
+        # a cluster of duplicates that grows changes every member's issue: one statement
+        replace_links(self.browse(duplicates), "duplicate_partner_ids", duplicates)
         self.create([
             {
                 "company_id": company.id,

@@ -9,12 +9,11 @@ import lxml.html
 from odoo import api, fields, models, modules, tools
 from odoo.exceptions import UserError
 from odoo.fields import Command
-from odoo.tools import SQL
 from odoo.tools.pdf import ArrayObject, NameObject, PdfFileReader, PdfFileWriter
 
 from ..tools.activities import schedule_activities
 from ..tools.chatter import log_notes
-from ..tools.sql_arrays import id_array
+from ..tools.relations import add_links
 
 _logger = logging.getLogger(__name__)
 
@@ -273,20 +272,7 @@ class BillingReminder(models.Model):
         messages = self.env["mail.message"].browse(message_id for message_id, _letter in pairs)
         letters = self.env["ir.attachment"].browse(letter_id for _message, letter_id in pairs)
         letters.check_access("read")  # as mail.message.write checks what it attaches
-        relation = messages._fields["attachment_ids"]
-        self.env.cr.execute(
-            SQL(
-                """INSERT INTO %s (%s, %s)
-                   SELECT * FROM unnest(%s, %s) ON CONFLICT DO NOTHING""",
-                SQL.identifier(relation.relation),
-                SQL.identifier(relation.column1),
-                SQL.identifier(relation.column2),
-                id_array([message_id for message_id, _letter in pairs]),
-                id_array([letter_id for _message, letter_id in pairs]),
-            )
-        )
-        messages.invalidate_recordset(["attachment_ids"])
-        messages.modified(["attachment_ids"])
+        add_links(messages, "attachment_ids", pairs)
 
     def _mail_template(self, default=None):
         """The level's e-mail template, or ``default`` (the addon's own when not given)."""

@@ -87,6 +87,34 @@ class TestDataQuality(AccountsCommon):
         self.assertEqual(self._issue_codes(bank_b), {"duplicate_bank"})
         self.assertEqual(self._issues(bank_b).duplicate_partner_ids, bank_a)
 
+    def _queries_to_refresh_a_growing_cluster(self, count):
+        """``count`` customers share an e-mail; one more joins them; the nightly
+        refresh then updates every member's duplicate issue."""
+        email = f"faelles{len(self.env['res.partner'].search([]))}@kunde.example"
+        members = self.env["res.partner"].concat(
+            *(self._good_customer(email=email) for _index in range(count))
+        )
+        newcomer = self._good_customer(email=email)
+        self.env.flush_all()
+        self.env.invalidate_all()
+        before = self.env.cr.sql_log_count
+        self.env["billing.data.issue"].sudo()._refresh_for_partners(members, self.company)
+        self.env.flush_all()
+        queries = self.env.cr.sql_log_count - before
+        for member in members:
+            issue = self._issues(member)
+            self.assertEqual(issue.check_id.code, "duplicate_email")
+            self.assertEqual(issue.duplicate_partner_ids, members + newcomer - member)
+        return queries
+
+    def test_refreshing_a_growing_cluster_of_duplicates_takes_the_same_queries(self):
+        self.assert_queries_do_not_grow(
+            self._queries_to_refresh_a_growing_cluster,
+            2,
+            6,
+            "6 duplicates are refreshed with the queries of 2",
+        )
+
     def test_near_duplicate_name_by_trigram_similarity(self):
         original = self._good_customer(name="Nordhavn Fiskehandel ApS", city="København Ø")
         near = self._good_customer(name="Nordhavns Fiskehandel A/S", city="København Ø")

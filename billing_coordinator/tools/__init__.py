@@ -5,3 +5,4 @@ from . import sql_settings
 from . import sql_arrays
 from . import chatter
 from . import activities
+from . import relations
