@@ -20,6 +20,8 @@ field added later cannot silently stay empty.
 from odoo import fields
 from odoo.tools import SQL
 
+from .sql_arrays import array_literal
+
 LOG_COLUMNS = ("create_uid", "create_date", "write_uid", "write_date")
 
 
@@ -44,7 +46,7 @@ def insert_records(model, vals_list):
         })  # fmt: skip
     names_sql = SQL(", ").join(SQL.identifier(name) for name in columns)
     arrays = SQL(", ").join(
-        SQL("%s::%s[]", _array_literal(values), SQL(_column_type(model, name)))
+        SQL("%s::%s[]", array_literal(values), SQL(_column_type(model, name)))
         for name, values in columns.items()
     )
     model.env.cr.execute(
@@ -86,21 +88,6 @@ def _column_type(model, name):
     if name in LOG_COLUMNS:
         return "int4" if name.endswith("_uid") else "timestamp"
     return model._fields[name].column_type[0]
-
-
-def _array_literal(values):
-    """``values`` (None, booleans, numbers, strings) as one PostgreSQL array literal."""
-    return "{" + ",".join(map(_array_element, values)) + "}"
-
-
-def _array_element(value):
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return repr(value)
 
 
 def _column_values(field, values):

@@ -10,3 +10,19 @@ def id_array(ids):
     literal is parsed at once.
     """
     return SQL("%s::int[]", "{" + ",".join(map(str, map(int, ids))) + "}")
+
+
+def array_literal(values):
+    """``values`` (None, booleans, numbers, strings) as one PostgreSQL array
+    literal, to cast to the column's array type (``insert_records``)."""
+    return "{" + ",".join(map(_array_element, values)) + "}"
+
+
+def _array_element(value):
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return repr(value)
