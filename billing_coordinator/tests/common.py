@@ -28,6 +28,16 @@ class BillingCommon(AccountTestInvoicingCommon):
             "company_id": cls.company.id,
         })  # fmt: skip
 
+    def count_queries(self, operation):
+        """Run ``operation()`` on an empty record cache, as a new request would,
+        and return its result and the queries it issued, its writes flushed."""
+        self.env.flush_all()
+        self.env.invalidate_all()
+        before = self.env.cr.sql_log_count
+        result = operation()
+        self.env.flush_all()
+        return result, self.env.cr.sql_log_count - before
+
     def assert_queries_do_not_grow(self, queries_for, few, many, message, warm_ups=1):
         """``queries_for(count)`` runs an operation on ``count`` new records and
         returns the queries it issued. After warm-ups (the caches of a running

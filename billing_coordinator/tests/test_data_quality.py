@@ -95,12 +95,9 @@ class TestDataQuality(AccountsCommon):
             *(self._good_customer(email=email) for _index in range(count))
         )
         newcomer = self._good_customer(email=email)
-        self.env.flush_all()
-        self.env.invalidate_all()
-        before = self.env.cr.sql_log_count
-        self.env["billing.data.issue"].sudo()._refresh_for_partners(members, self.company)
-        self.env.flush_all()
-        queries = self.env.cr.sql_log_count - before
+        _none, queries = self.count_queries(
+            lambda: self.env["billing.data.issue"].sudo()._refresh_for_partners(members, self.company)
+        )
         for member in members:
             issue = self._issues(member)
             self.assertEqual(issue.check_id.code, "duplicate_email")

@@ -253,13 +253,9 @@ class TestDiscrepancyDetection(DiscrepancyCommon):
             self._pay(invoice, 500.0, days_ago=30)
             self._receive(customer, 300.0 + index, days_ago=30)
         self.company.billing_discrepancy_days = 10
-        self.env.flush_all()
-        self.env.invalidate_all()
-        before = self.env.cr.sql_log_count
-        opened = self._detect()
-        self.env.flush_all()
+        opened, queries = self.count_queries(self._detect)
         self.assertEqual(len(opened), 2 * len(customers))
-        return self.env.cr.sql_log_count - before
+        return queries
 
     def test_detection_queries_do_not_grow_with_the_data(self):
         self.assert_queries_do_not_grow(
@@ -277,12 +273,7 @@ class TestDiscrepancyDetection(DiscrepancyCommon):
         opened = self._detect()
         self.assertEqual(len(opened), len(customers))
         self.company.billing_discrepancy_days = 60
-        self.env.flush_all()
-        self.env.invalidate_all()
-        before = self.env.cr.sql_log_count
-        self._detect()
-        self.env.flush_all()
-        queries = self.env.cr.sql_log_count - before
+        _closed, queries = self.count_queries(self._detect)
         self.assertEqual(set(opened.mapped("resolution")), {"facts_gone"})
         for ticket in opened:
             notes = ticket.message_ids.filtered(lambda m: "Closed automatically" in str(m.body))

@@ -81,12 +81,7 @@ class TestDunningPromise(DunningCommon):
                 "move_ids": owed.ids,
             })  # fmt: skip
             self._register_payment(paid, amount=500.0)
-        self.env.flush_all()
-        self.env.invalidate_all()
-        before = self.env.cr.sql_log_count
-        Promise._cron_check_promises()
-        self.env.flush_all()
-        queries = self.env.cr.sql_log_count - before
+        _none, queries = self.count_queries(Promise._cron_check_promises)
         self.assertEqual(set(kept.mapped("state")), {"kept"})
         self.assertEqual(set(broken.mapped("state")), {"broken"})
         self.assertEqual(broken.activity_ids.user_id, self.env.user, "the coordinator, not who took it")

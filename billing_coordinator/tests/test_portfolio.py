@@ -54,12 +54,9 @@ class TestPortfolio(AccountsCommon):
         Partner = self.env["res.partner"].with_company(self.company)
 
         def queries_to_import(count):
-            self.env.flush_all()
-            self.env.invalidate_all()
-            before = self.env.cr.sql_log_count
-            customers = Partner.create([self._good_customer_vals() for _index in range(count)])
-            self.env.flush_all()
-            return customers, self.env.cr.sql_log_count - before
+            return self.count_queries(
+                lambda: Partner.create([self._good_customer_vals() for _index in range(count)])
+            )
 
         queries_to_import(1)  # the caches of a running server: the next turn is coordinator 2's
         few_customers, few = queries_to_import(2)
