@@ -93,9 +93,19 @@ class AccountMove(models.Model):
 
     def _post(self, soft=True):
         self._billing_check_data_issues_before_post()
-        posted = super()._post(soft=soft)
+        newcomers = self._billing_partners_without_rank()
+        # Odoo raises each partner's rank on its own: check the new customers once, after
+        posting = self.with_context(billing_defer_newcomer_check=True)
+        posted = super(AccountMove, posting)._post(soft=soft).with_env(self.env)
+        new_customers = newcomers.filtered("customer_rank").commercial_partner_id._billing_customers()
+        new_customers._billing_refresh_data_issues()
         posted._billing_note_account_state()
         return posted
+
+    def _billing_partners_without_rank(self):
+        """The partners of these moves who are no customer yet: posting may make them one."""
+        partners = self.partner_id | self.line_ids.partner_id
+        return (partners | partners.commercial_partner_id).filtered(lambda partner: not partner.customer_rank)
 
     def _reconcile_reversed_moves(self, reverse_moves, move_reverse_cancel):
         """Odoo reconciles each invoice with its credit note apart: look for

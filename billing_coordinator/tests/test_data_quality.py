@@ -251,6 +251,30 @@ class TestDataQuality(AccountsCommon):
         newcomer.customer_rank += 1  # the first invoice makes it a customer
         self.assertEqual(self._issue_codes(newcomer), {"vat"})
 
+    def test_posting_first_invoices_checks_the_new_customers_once(self):
+        newcomers = self.env["res.partner"].concat(*(
+            self._good_customer(vat=False, customer_rank=0) for _index in range(5)
+        ))  # fmt: skip
+        known = self._good_customer(vat=False)
+        invoices = self.env["account.move"].create([
+            {
+                "move_type": "out_invoice",
+                "partner_id": partner.id,
+                "invoice_line_ids": [(0, 0, {"name": "Service", "quantity": 1, "price_unit": 100.0})],
+            }
+            for partner in newcomers | known
+        ])  # fmt: skip
+        issues = self.env.registry["billing.data.issue"]
+        spy = patch.object(
+            issues, "_refresh_for_partners", autospec=True, side_effect=issues._refresh_for_partners
+        )
+        with spy as refresh:
+            invoices.action_post()
+        self.assertEqual(refresh.call_count, 1, "one check for the batch, not one per new customer")
+        self.assertEqual(refresh.call_args.args[1], newcomers, "only those the batch made customers")
+        for newcomer in newcomers:
+            self.assertEqual(self._issue_codes(newcomer), {"vat"})
+
     def test_checks_and_issues_never_mix_companies(self):
         customer_a = self._good_customer(vat="DK12345675")
         customer_b = self._good_customer(company=self.company_b, vat=customer_a.vat, name=customer_a.name)
