@@ -8,7 +8,7 @@ from odoo.tools import SQL, float_round
 
 from ..tools.bulk_insert import insert_records
 from ..tools.dunning_rules import PlannedLevel, compensation_for, fee_allowed, level_reached
-from ..tools.legal_profiles import late_interest
+from ..tools.legal_profiles import interest_on, interest_periods
 from .res_partner import HELD_ACCOUNT_STATES
 
 _logger = logging.getLogger(__name__)
@@ -597,6 +597,7 @@ class DunningCharges:
         self._rates = {}
         self._roundings = {}
         self._compensations = {}
+        self._interest_periods = {}
 
     def round(self, amount, currency):
         """``currency.round(amount)``, with the rounding read once per currency."""
@@ -632,6 +633,23 @@ class DunningCharges:
             )
         return self.round(amount * self._rates[key], to_currency)
 
+    def interest(self, amount, date_from):
+        """Late interest on ``amount`` from ``date_from`` to the run's date (none
+        without a reference rate in force). The rate periods are worked out once
+        per start date: a run charges interest on thousands of invoices due on
+        a few hundred days."""
+        if amount <= 0 or date_from >= self.run.date:
+            return 0.0
+        if date_from not in self._interest_periods:
+            try:
+                periods = interest_periods(
+                    self.rates, date_from, self.run.date, self.profile.interest_margin, self.day_count
+                )
+            except ValueError:
+                periods = ()
+            self._interest_periods[date_from] = periods
+        return interest_on(amount, self._interest_periods[date_from])
+
     def reminder_fee(self, terms, currency):
         return self.convert(terms.fee_amount, self.company_currency, currency)
 
@@ -642,17 +660,7 @@ class DunningCharges:
         interest, interest_from = 0.0, False
         if terms.apply_interest and self.profile.interest_margin is not None:
             interest_from = max(row["due_date"], row["interest_to"] or row["due_date"])
-            try:
-                interest = late_interest(
-                    row["amount_residual"],
-                    self.rates,
-                    interest_from,
-                    date,
-                    self.profile.interest_margin,
-                    self.day_count,
-                )
-            except ValueError:
-                interest = 0.0
+            interest = self.interest(row["amount_residual"], interest_from)
         compensation = 0.0
         if terms.apply_compensation and row["is_company"] and not row["compensated"]:
             compensation = self.compensation(currency)

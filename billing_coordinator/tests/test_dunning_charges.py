@@ -1,10 +1,13 @@
 from datetime import date, timedelta
+from unittest.mock import patch
 
 from freezegun import freeze_time
 
 from odoo.fields import Command
 from odoo.tests import tagged
 
+from ..models import billing_dunning_run
+from ..tools.legal_profiles import interest_periods
 from .common_dunning import DunningCommon
 
 
@@ -50,6 +53,21 @@ class TestDunningCharges(DunningCommon):
             self._invoice_due_on(self.customer, 3600.0, date(2032, 1, 31))
             reminder = self._plan().reminder_ids
         self.assertAlmostEqual(reminder.interest_amount, round(3600 * 0.10 * 30 / 360, 2))
+
+    def test_interest_periods_are_worked_out_once_per_start_date(self):
+        self.env["billing.interest.rate"].create({"date_from": "2032-01-01", "reference_rate": 2.0})
+        self.level_1.apply_interest = True
+        with freeze_time("2032-03-01"):
+            for amount in (1000.0, 2500.0, 3600.0):
+                self._invoice_due_on(self.customer, amount, date(2032, 1, 31))
+            self._invoice_due_on(self.customer, 500.0, date(2032, 2, 10))
+            with patch.object(billing_dunning_run, "interest_periods", wraps=interest_periods) as periods:
+                reminder = self._plan().reminder_ids
+        self.assertEqual(periods.call_count, 2, "once per due date, not once per invoice")
+        # 10 % a year (2.0 + 8): 30 days from 31 January, 20 from 10 February
+        expected = [round(amount * 0.10 * 30 / 365, 2) for amount in (1000.0, 2500.0, 3600.0)]
+        expected.append(round(500.0 * 0.10 * 20 / 365, 2))
+        self.assertEqual(sorted(reminder.line_ids.mapped("interest_amount")), sorted(expected))
 
     def test_compensation_once_per_invoice_for_business_customers(self):
         self.level_2.apply_compensation = True

@@ -102,6 +102,13 @@ def late_interest(amount, rates, date_from, date_to, margin, day_count="act/365"
     """
     if amount <= 0 or date_to <= date_from:
         return 0.0
+    return interest_on(amount, interest_periods(rates, date_from, date_to, margin, day_count))
+
+
+def interest_periods(rates, date_from, date_to, margin, day_count="act/365"):
+    """The periods after ``date_from`` up to and including ``date_to`` that bear
+    one rate each, as ``(annual rate, days, days of the year)``: the same for
+    every claim whose interest runs over those dates (see ``late_interest``)."""
     rates = sorted(rates)
     first_day = date_from + timedelta(days=1)
     if not rates or rates[0][0] > first_day:
@@ -109,12 +116,20 @@ def late_interest(amount, rates, date_from, date_to, margin, day_count="act/365"
     cuts = {date_to}
     cuts.update(start - timedelta(days=1) for start, _rate in rates)
     cuts.update(date(year, 12, 31) for year in range(date_from.year, date_to.year))
-    total = 0.0
+    periods = []
     previous = date_from
     for cut in sorted(c for c in cuts if date_from < c <= date_to):
         accrual_day = previous + timedelta(days=1)
         reference = [rate for start, rate in rates if start <= accrual_day][-1]
         annual = (reference + margin) / 100.0
-        total += amount * annual * (cut - previous).days / _year_days(accrual_day, day_count)
+        periods.append((annual, (cut - previous).days, _year_days(accrual_day, day_count)))
         previous = cut
+    return tuple(periods)
+
+
+def interest_on(amount, periods):
+    """The interest on ``amount`` over ``periods`` (``interest_periods``), rounded to 2 decimals."""
+    total = 0.0
+    for annual, days, year_days in periods:
+        total += amount * annual * days / year_days
     return round(total, 2)
