@@ -434,6 +434,7 @@ class BillingDunningRun(models.Model):
             ["parent_id", "email"],
             order="id",
         )
+        partners.fetch(["email"])  # not every field of thousands of customers
         contacts = {partner.id: partner for partner in partners}
         for child in children.sorted("id", reverse=True):
             contacts[child.parent_id.id] = child
