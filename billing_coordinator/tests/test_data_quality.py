@@ -9,6 +9,17 @@ from .common_accounts import AccountsCommon
 
 @tagged("post_install", "-at_install")
 class TestDataQuality(AccountsCommon):
+    def _draft_invoices(self, partners):
+        """A draft invoice of one service line for each of ``partners``."""
+        return self.env["account.move"].create([
+            {
+                "move_type": "out_invoice",
+                "partner_id": partner.id,
+                "invoice_line_ids": [(0, 0, {"name": "Service", "quantity": 1, "price_unit": 100.0})],
+            }
+            for partner in partners
+        ])  # fmt: skip
+
     def test_rule_book_vat_and_email(self):
         self.assertTrue(vat_is_valid("DK12345674"))
         self.assertTrue(vat_is_valid("DK 12 34 56 74"))
@@ -183,11 +194,7 @@ class TestDataQuality(AccountsCommon):
         self.assertIn("blocking data issues", notes)
 
         self.company.sudo().billing_data_issue_policy = "block"
-        draft = self.env["account.move"].create({
-            "move_type": "out_invoice",
-            "partner_id": customer.id,
-            "invoice_line_ids": [(0, 0, {"name": "Service", "quantity": 1, "price_unit": 100.0})],
-        })  # fmt: skip
+        draft = self._draft_invoices(customer)
         self.assertIn("DK12345675", draft.billing_partner_data_warning)
         with self.assertRaisesRegex(UserError, "blocking data issues"):
             draft.with_user(self.coordinator).action_post()
@@ -206,14 +213,7 @@ class TestDataQuality(AccountsCommon):
             )
             for _index in range(count)
         ))  # fmt: skip
-        moves = self.env["account.move"].create([
-            {
-                "move_type": "out_invoice",
-                "partner_id": customer.id,
-                "invoice_line_ids": [(0, 0, {"name": "Service", "quantity": 1, "price_unit": 100.0})],
-            }
-            for customer in customers
-        ])  # fmt: skip
+        moves = self._draft_invoices(customers)
         self.env.flush_all()
         before = self.env.cr.sql_log_count
         moves._billing_check_data_issues_before_post()
@@ -256,14 +256,7 @@ class TestDataQuality(AccountsCommon):
             self._good_customer(vat=False, customer_rank=0) for _index in range(5)
         ))  # fmt: skip
         known = self._good_customer(vat=False)
-        invoices = self.env["account.move"].create([
-            {
-                "move_type": "out_invoice",
-                "partner_id": partner.id,
-                "invoice_line_ids": [(0, 0, {"name": "Service", "quantity": 1, "price_unit": 100.0})],
-            }
-            for partner in newcomers | known
-        ])  # fmt: skip
+        invoices = self._draft_invoices(newcomers | known)
         issues = self.env.registry["billing.data.issue"]
         spy = patch.object(
             issues, "_refresh_for_partners", autospec=True, side_effect=issues._refresh_for_partners
