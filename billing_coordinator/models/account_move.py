@@ -175,6 +175,10 @@ class AccountMove(models.Model):
             )
         )
         disputed_ids = {move.id for (move,) in disputed}
+        # the stored flags first, so that a flag that stays is not written: the
+        # detection links thousands of invoices to tickets that dispute nothing,
+        # and rewriting them would lock them and change their last-modified date
+        self._origin.sudo().fetch(["billing_is_disputed"])
         for move in self:
             move.billing_is_disputed = move._origin.id in disputed_ids
 

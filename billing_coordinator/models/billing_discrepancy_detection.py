@@ -3,7 +3,7 @@ import logging
 from psycopg2 import IntegrityError
 
 from odoo import api, fields, models
-from odoo.tools import SQL, float_compare
+from odoo.tools import SQL
 
 from ..tools.sql_arrays import id_array
 from ..tools.sql_settings import without_jit
@@ -64,31 +64,102 @@ class BillingDiscrepancyDetection(models.AbstractModel):
                 break
 
     def _detect_and_sync(self, companies, partners):
-        self.env.flush_all()  # the rules read invoices, payments and lines in SQL
-        facts = {}
-        for detector in (self._detect_short_payments, self._detect_payment_facts):
-            for fact in detector(companies, partners):
-                facts.setdefault((fact["company_id"], fact["detection_key"]), fact)
-        return self._sync_detected_tickets(facts, companies, partners)
+        self.env.flush_all()  # the rules read invoices, payments, lines and tickets in SQL
+        return self._apply_changes(self._scan_changes(companies, partners))
+
+    def _scan_changes(self, companies, partners):
+        """What the scan must change, in one query that compares the facts of the
+        four rules with the tickets the detection opened: the new facts, and the
+        tickets to refresh, close or reopen. A nightly scan finds thousands of
+        facts and changes few tickets; only those rows come back."""
+        with without_jit(self.env.cr):
+            self.env.cr.execute(
+                SQL(
+                    """
+                WITH pay AS MATERIALIZED (%(open_payments)s),
+                     open_amounts AS MATERIALIZED (%(open_amounts)s),
+                     same_key_payments AS MATERIALIZED (%(same_key_payments)s),
+                     duplicates AS MATERIALIZED (%(duplicates)s),
+                     facts AS (%(facts)s),
+                     tickets AS (%(tickets)s)
+                SELECT facts.detection_key, facts.discrepancy_type, facts.company_id,
+                       facts.partner_id, facts.currency_id, facts.expected_amount,
+                       facts.received_amount, facts.invoice_ids, facts.payment_ids,
+                       ticket.id AS ticket_id
+                  FROM facts
+                  FULL JOIN tickets ticket
+                    ON ticket.company_id = facts.company_id
+                   AND ticket.detection_key = facts.detection_key
+                 WHERE ticket.id IS NULL
+                    -- a ticket closed by a person stays closed
+                    OR ((NOT ticket.closed OR ticket.resolution = 'facts_gone')
+                        AND CASE WHEN facts.detection_key IS NULL THEN NOT ticket.closed
+                                 ELSE ticket.closed
+                                      OR ROUND(ticket.expected_amount / ticket.rounding)
+                                         <> ROUND(facts.expected_amount / ticket.rounding)
+                                      OR ROUND(ticket.received_amount / ticket.rounding)
+                                         <> ROUND(facts.received_amount / ticket.rounding)
+                             END)
+                """,
+                    open_payments=self._open_payments_sql(companies, partners),
+                    open_amounts=self._open_invoice_amounts_sql(companies, partners),
+                    # the payments a duplicate may repeat, found by a hashed
+                    # semi-join: the rule does not sort every payment ever received
+                    same_key_payments=self._customer_payments_sql(
+                        companies,
+                        partners,
+                        SQL(
+                            """AND (payment.company_id, partner.commercial_partner_id,
+                                    payment.currency_id, payment.amount) IN (
+                                   SELECT company_id, customer_id, currency_id, amount FROM pay)"""
+                        ),
+                    ),
+                    duplicates=self._duplicate_payments_sql(),
+                    facts=self._facts_sql(companies, partners),
+                    tickets=self._detected_tickets_sql(companies, partners),
+                )
+            )
+            return self.env.cr.dictfetchall()
+
+    def _facts_sql(self, companies, partners):
+        """The facts of the four rules, each with its detection key. A payment
+        flagged as a duplicate is not also reported as unapplied."""
+        rules = {
+            "short_payment": self._short_payments_sql(companies, partners),
+            "duplicate_payment": SQL("SELECT * FROM duplicates"),
+            "overpayment": self._overpayments_sql(),
+            "unapplied_payment": self._unapplied_payments_sql(),
+        }
+        return SQL(" UNION ALL ").join(
+            SQL(
+                "(SELECT %(rule)s || ':' || rule.id AS detection_key, %(rule)s AS discrepancy_type, rule.* "
+                "FROM (%(rule_sql)s) AS rule)",
+                rule=name,
+                rule_sql=rule_sql,
+            )
+            for name, rule_sql in rules.items()
+        )
 
     # ------------------------------------------------------------------
-    # the four rules: one query each for the whole set
+    # the four rules, each for the whole set; each selects (id, company,
+    # customer, currency, expected amount, received amount, invoices, payments)
     # ------------------------------------------------------------------
     def _partner_filter(self, column, partners):
         return SQL("AND %s = ANY(%s)", column, id_array(partners.ids)) if partners else SQL()
 
-    def _detect_short_payments(self, companies, partners):
+    def _short_payments_sql(self, companies, partners):
         """Invoices partly paid, last paid more than N days ago, with a residual
         above tolerance."""
-        today = fields.Date.context_today(self)
-        self.env.cr.execute(
-            SQL(
-                """
-            SELECT move.id, move.company_id, move.commercial_partner_id, move.currency_id,
-                   move.amount_total, move.amount_residual, paid.payment_ids
+        return SQL(
+            """
+            SELECT move.id, move.company_id, move.commercial_partner_id AS partner_id,
+                   move.currency_id, move.amount_total AS expected_amount,
+                   move.amount_total - move.amount_residual AS received_amount,
+                   ARRAY[move.id] AS invoice_ids, COALESCE(paid.payment_ids, ARRAY[]::int[]) AS payment_ids
               FROM account_move move
               JOIN res_company company ON company.id = move.company_id
-             -- the partly paid invoices first, then only their own reconciliations
+             -- the partly paid invoices first, then only the reconciliations of
+             -- their debit (receivable) lines
              CROSS JOIN LATERAL (
                    SELECT MAX(part.max_date) AS paid_on,
                           ARRAY_AGG(DISTINCT credit.payment_id)
@@ -97,6 +168,7 @@ class BillingDiscrepancyDetection(models.AbstractModel):
                      JOIN account_partial_reconcile part ON part.debit_move_id = debit.id
                      JOIN account_move_line credit ON credit.id = part.credit_move_id
                     WHERE debit.move_id = move.id
+                      AND debit.balance > 0
              ) paid
              WHERE move.move_type = 'out_invoice'
                AND move.state = 'posted'
@@ -106,28 +178,11 @@ class BillingDiscrepancyDetection(models.AbstractModel):
                AND paid.paid_on <= %(today)s::date - COALESCE(company.billing_discrepancy_days, 0)
                AND move.amount_residual_signed > %(tolerance)s
             """,
-                companies=companies.ids,
-                partner_filter=self._partner_filter(SQL("move.commercial_partner_id"), partners),
-                today=today,
-                tolerance=_tolerance_sql(SQL("move.amount_total_signed")),
-            )
+            companies=companies.ids,
+            partner_filter=self._partner_filter(SQL("move.commercial_partner_id"), partners),
+            today=fields.Date.context_today(self),
+            tolerance=_tolerance_sql(SQL("move.amount_total_signed")),
         )
-        return [
-            {
-                "detection_key": f"short_payment:{move_id}",
-                "discrepancy_type": "short_payment",
-                "company_id": company_id,
-                "partner_id": partner_id,
-                "currency_id": currency_id,
-                "expected_amount": total,
-                "received_amount": total - residual,
-                "invoice_ids": [move_id],
-                "payment_ids": payment_ids or [],
-            }
-            for move_id, company_id, partner_id, currency_id, total, residual, payment_ids in (
-                self.env.cr.fetchall()
-            )
-        ]
 
     def _customer_payments_sql(self, companies, partners, condition=None):
         """Posted inbound customer payments, with their customer (commercial partner)."""
@@ -174,64 +229,6 @@ class BillingDiscrepancyDetection(models.AbstractModel):
             companies.ids,
         )
 
-    def _detect_payment_facts(self, companies, partners):
-        """The three rules on customer payments (duplicate, overpayment,
-        unapplied), in one query."""
-        rules = {
-            "duplicate_payment": self._duplicate_payments_sql(),
-            "overpayment": self._overpayments_sql(),
-            "unapplied_payment": self._unapplied_payments_sql(),
-        }
-        with without_jit(self.env.cr):
-            self.env.cr.execute(
-                SQL(
-                    """
-                WITH pay AS MATERIALIZED (%(open_payments)s),
-                     open_amounts AS MATERIALIZED (%(open_amounts)s),
-                     same_key_payments AS MATERIALIZED (%(same_key_payments)s)
-                %(rules)s
-                """,
-                    open_payments=self._open_payments_sql(companies, partners),
-                    open_amounts=self._open_invoice_amounts_sql(companies, partners),
-                    # the payments a duplicate may repeat, found by a hashed
-                    # semi-join: the rule does not sort every payment ever received
-                    same_key_payments=self._customer_payments_sql(
-                        companies,
-                        partners,
-                        SQL(
-                            """AND (payment.company_id, partner.commercial_partner_id,
-                                    payment.currency_id, payment.amount) IN (
-                                   SELECT company_id, customer_id, currency_id, amount FROM pay)"""
-                        ),
-                    ),
-                    rules=SQL(" UNION ALL ").join(
-                        SQL("(SELECT %s, rule.* FROM (%s) AS rule)", name, rule_sql)
-                        for name, rule_sql in rules.items()
-                    ),
-                )
-            )
-            return [self._payment_fact(*row) for row in self.env.cr.fetchall()]
-
-    def _payment_fact(
-        self, rule, payment_id, other_id, company_id, partner_id, currency_id, amount, unapplied, invoice_ids
-    ):
-        expected, received = {
-            "duplicate_payment": (amount, 2 * amount),
-            "overpayment": (amount - unapplied, amount),
-            "unapplied_payment": (0.0, amount),
-        }[rule]
-        return {
-            "detection_key": f"{rule}:{payment_id}",
-            "discrepancy_type": rule,
-            "company_id": company_id,
-            "partner_id": partner_id,
-            "currency_id": currency_id,
-            "expected_amount": expected,
-            "received_amount": received,
-            "invoice_ids": invoice_ids,
-            "payment_ids": [other_id, payment_id] if other_id else [payment_id],
-        }
-
     def _open_invoice_amounts_sql(self, companies, partners):
         """The open amounts of the customers' open invoices (what a repeated
         payment may legitimately pay). Not made distinct: the NOT IN that reads
@@ -250,9 +247,8 @@ class BillingDiscrepancyDetection(models.AbstractModel):
             self._partner_filter(SQL("commercial_partner_id"), partners),
         )
 
-    # each rule selects (payment, other payment, company, customer, currency,
-    # amount, unapplied amount, invoices) from ``pay``, the payments not fully
-    # reconciled (``_open_payments_sql``)
+    # the three rules on customer payments select from ``pay``, the payments
+    # not fully reconciled (``_open_payments_sql``)
 
     def _duplicate_payments_sql(self):
         """A payment not applied in full that repeats an earlier one: same
@@ -260,8 +256,10 @@ class BillingDiscrepancyDetection(models.AbstractModel):
         while the customer has no open invoice of that amount it could pay."""
         return SQL("""
             SELECT DISTINCT ON (later.id)
-                   later.id, earlier.id, later.company_id, later.customer_id,
-                   later.currency_id, later.amount, 0.0, ARRAY[]::int[]
+                   later.id, later.company_id, later.customer_id AS partner_id,
+                   later.currency_id, later.amount AS expected_amount,
+                   2 * later.amount AS received_amount, ARRAY[]::int[] AS invoice_ids,
+                   ARRAY[earlier.id, later.id] AS payment_ids
               FROM pay later
               JOIN res_company company ON company.id = later.company_id
               JOIN same_key_payments earlier
@@ -280,16 +278,19 @@ class BillingDiscrepancyDetection(models.AbstractModel):
 
     def _overpayments_sql(self):
         """Payments applied to invoices that still leave unapplied credit above
-        tolerance."""
+        tolerance: expected is what they paid, received the whole payment."""
         return SQL(
             """
-            SELECT pay.id, NULL::int, pay.company_id, pay.customer_id, pay.currency_id, pay.amount,
-                   CASE WHEN pay.currency_id = company.currency_id THEN -pay.amount_residual
-                        ELSE -pay.amount_residual_currency END,
+            SELECT pay.id, pay.company_id, pay.customer_id, pay.currency_id,
+                   pay.amount - CASE WHEN pay.currency_id = company.currency_id
+                                     THEN -pay.amount_residual
+                                     ELSE -pay.amount_residual_currency END,
+                   pay.amount,
                    ARRAY(SELECT DISTINCT debit.move_id
                            FROM account_partial_reconcile part
                            JOIN account_move_line debit ON debit.id = part.debit_move_id
-                          WHERE part.credit_move_id = pay.line_id)
+                          WHERE part.credit_move_id = pay.line_id),
+                   ARRAY[pay.id]
               FROM pay
               JOIN res_company company ON company.id = pay.company_id
              WHERE pay.applied
@@ -299,15 +300,17 @@ class BillingDiscrepancyDetection(models.AbstractModel):
         )
 
     def _unapplied_payments_sql(self):
-        """Payments not reconciled with anything more than N days after their date."""
+        """Payments not reconciled with anything more than N days after their
+        date, unless they are duplicates."""
         return SQL(
             """
-            SELECT pay.id, NULL::int, pay.company_id, pay.customer_id, pay.currency_id, pay.amount,
-                   0.0, ARRAY[]::int[]
+            SELECT pay.id, pay.company_id, pay.customer_id, pay.currency_id,
+                   0.0, pay.amount, ARRAY[]::int[], ARRAY[pay.id]
               FROM pay
               JOIN res_company company ON company.id = pay.company_id
              WHERE NOT pay.applied
                AND pay.date <= %s::date - COALESCE(company.billing_discrepancy_days, 0)
+               AND pay.id NOT IN (SELECT id FROM duplicates)
             """,
             fields.Date.context_today(self),
         )
@@ -315,31 +318,36 @@ class BillingDiscrepancyDetection(models.AbstractModel):
     # ------------------------------------------------------------------
     # tickets from facts
     # ------------------------------------------------------------------
-    def _sync_detected_tickets(self, facts, companies, partners):
-        # a payment flagged as a duplicate is not also reported as unapplied
-        duplicated = {key[1].split(":")[1] for key in facts if key[1].startswith("duplicate_payment:")}
-        facts = {
-            key: fact
-            for key, fact in facts.items()
-            if not (key[1].startswith("unapplied_payment:") and key[1].split(":")[1] in duplicated)
-        }
-        existing = self._detected_tickets(companies, partners)
-        created = self._create_detected([fact for key, fact in facts.items() if key not in existing])
+    def _detected_tickets_sql(self, companies, partners):
+        """The tickets the detection opened, with their currency's rounding."""
+        return SQL(
+            """
+            SELECT ticket.id, ticket.company_id, ticket.detection_key,
+                   ticket.state IN %(closed)s AS closed, ticket.resolution,
+                   ticket.expected_amount, ticket.received_amount, currency.rounding
+              FROM billing_discrepancy ticket
+              JOIN res_currency currency ON currency.id = ticket.currency_id
+             WHERE ticket.company_id = ANY(%(companies)s)
+               AND ticket.detection_key IS NOT NULL
+               %(partner_filter)s
+            """,
+            closed=CLOSED_STATES,
+            companies=companies.ids,
+            partner_filter=self._partner_filter(SQL("ticket.partner_id"), partners),
+        )
+
+    def _apply_changes(self, changes):
+        """Open the new facts' tickets, then refresh, close or reopen the others
+        (those no other transaction is working on). Returns the tickets opened."""
         resolving = self.env.context.get("billing_resolving_ticket_id")
-        todo = {}  # ticket id: its fact, or None when the fact is gone
-        for key, (ticket_id, closed, resolution, expected, received, rounding) in existing.items():
-            if ticket_id == resolving or (closed and resolution != "facts_gone"):
-                continue  # closed by a person: stays closed
-            fact = facts.get(key)
-            if not fact:
-                if not closed:
-                    todo[ticket_id] = None
-            elif (
-                closed
-                or float_compare(expected, fact["expected_amount"], precision_rounding=rounding)
-                or (float_compare(received, fact["received_amount"], precision_rounding=rounding))
-            ):
-                todo[ticket_id] = fact
+        new_facts, todo = {}, {}  # todo: ticket id: its fact, or None when the fact is gone
+        for change in changes:
+            ticket_id = change.pop("ticket_id")
+            if not ticket_id:
+                new_facts.setdefault((change["company_id"], change["detection_key"]), change)
+            elif ticket_id != resolving:
+                todo[ticket_id] = change if change["detection_key"] else None
+        created = self._create_detected(list(new_facts.values()))
         vanished, reopened = [], []
         for ticket in self.browse(todo)._lock_for_update():
             fact = todo[ticket.id]
@@ -356,42 +364,6 @@ class BillingDiscrepancyDetection(models.AbstractModel):
             self.env._("Reopened automatically: the detection finds this discrepancy again.")
         )
         return created
-
-    def _detected_tickets(self, companies, partners):
-        """``{(company id, detection key): (id, closed, resolution, expected,
-        received, currency rounding)}`` of the tickets the detection opened, read
-        in one query: a nightly scan compares thousands of them and changes few."""
-        self.flush_model(["company_id", "detection_key", "state", "resolution", "expected_amount",
-                          "received_amount", "currency_id", "partner_id"])  # fmt: skip
-        self.env.cr.execute(
-            SQL(
-                """
-            SELECT ticket.company_id, ticket.detection_key, ticket.id, ticket.state IN %(closed)s,
-                   ticket.resolution, ticket.expected_amount, ticket.received_amount, currency.rounding
-              FROM billing_discrepancy ticket
-              JOIN res_currency currency ON currency.id = ticket.currency_id
-             WHERE ticket.company_id = ANY(%(companies)s)
-               AND ticket.detection_key IS NOT NULL
-               %(partner_filter)s
-            """,
-                closed=CLOSED_STATES,
-                companies=companies.ids,
-                partner_filter=self._partner_filter(SQL("ticket.partner_id"), partners),
-            )
-        )
-        return {
-            (company_id, key): (
-                ticket_id,
-                closed,
-                resolution,
-                float(expected),
-                float(received),
-                float(rounding),
-            )
-            for company_id, key, ticket_id, closed, resolution, expected, received, rounding in (
-                self.env.cr.fetchall()
-            )
-        }
 
     def _create_detected(self, facts):
         if not facts:

@@ -1,5 +1,6 @@
 from unittest.mock import patch
 
+from odoo import Command
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
@@ -134,6 +135,51 @@ class TestDiscrepancyDetection(DiscrepancyCommon):
         self.Ticket._run_detection()  # a scan of all companies
         self.assertEqual(self._tickets(), first)
         self.assertEqual(self._tickets(), first)
+
+    def test_open_ticket_follows_a_further_payment(self):
+        invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-20)
+        self._pay(invoice, 600.0, days_ago=15)
+        self._detect()
+        ticket = self._tickets("short_payment")
+        self.assertEqual((ticket.received_amount, ticket.difference), (600, 400))
+        self._pay(invoice, 200.0, days_ago=12)  # 200 still open: above the tolerance
+        self._detect()
+        self.assertEqual(self._tickets(), ticket, "the same ticket, not a second one")
+        self.assertEqual(
+            (ticket.expected_amount, ticket.received_amount, ticket.difference), (1000, 800, 200)
+        )
+        self.assertEqual(len(ticket.payment_ids), 1, "the payments it was opened for")
+
+    def test_dispute_flag_that_stays_is_not_rewritten(self):
+        """Linking invoices to tickets makes Odoo recompute their dispute flag; an
+        invoice whose flag stays is not rewritten: it keeps its last-modified date
+        (and the nightly scan does not lock it)."""
+        invoices = self.env["account.move"]
+        for customer in self._new_customers(3):
+            invoices |= self._post_invoice(customer, 1000.0, due_in_days=-20)
+        disputed = invoices[0]
+        self.Ticket.create({
+            "partner_id": disputed.partner_id.id,
+            "discrepancy_type": "pricing_dispute",
+            "invoice_ids": [Command.set(disputed.ids)],
+        })  # fmt: skip
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE account_move SET write_date = now() - interval '3 days' "
+            "WHERE id = ANY(%s) RETURNING write_date",
+            [invoices.ids],
+        )
+        modified = self.env.cr.fetchone()[0]
+        self.env.invalidate_all()  # the flags as a nightly scan finds them: not read yet
+        self.env.add_to_compute(self.env["account.move"]._fields["billing_is_disputed"], invoices)
+        self.env.flush_all()
+        self.env.cr.execute(
+            "SELECT id, write_date, billing_is_disputed FROM account_move WHERE id = ANY(%s) ORDER BY id",
+            [invoices.ids],
+        )
+        self.assertEqual(
+            self.env.cr.fetchall(), [(invoice.id, modified, invoice == disputed) for invoice in invoices]
+        )
 
     def test_ticket_closes_itself_when_residual_is_paid(self):
         invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-20)
