@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from freezegun import freeze_time
 
+from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
 from ..tools.bulk_insert import insert_records
@@ -188,6 +189,22 @@ class TestDunningPlan(DunningCommon):
         self.assertEqual(inserted.mapped("note"), notes)
         self.assertEqual(inserted.mapped("date_from"), [vals["date_from"] for vals in vals_list])
         self.assertEqual(inserted.mapped("reference_rate"), [1.6, 1.725, 1.85, 1.975, 2.1])
+
+    def test_set_based_insert_refuses_rows_the_record_rules_forbid(self):
+        """A coordinator of company A cannot insert a row of company B: Odoo's
+        access error names the rule, and none of the batch stays."""
+        company_b = self.setup_other_company(name="Company B")["company"]
+        invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-30)
+        run = self._plan(dry=True)
+        exclusions = self.env["billing.dunning.exclusion"].with_user(self.coordinator)
+        row = {"run_id": run.id, "move_id": invoice.id, "partner_id": self.customer.id, "reason": "on_hold"}
+        own = insert_records(exclusions, [dict(row, company_id=self.company.id)])
+        self.assertEqual(own.company_id, self.company)
+        with self.assertRaisesRegex(AccessError, "multi-company"):
+            insert_records(
+                exclusions, [dict(row, company_id=self.company.id), dict(row, company_id=company_b.id)]
+            )
+        self.assertEqual(exclusions.sudo().search([("run_id", "=", run.id), ("reason", "=", "on_hold")]), own)
 
     def _assert_stored_as_computed(self, records):
         """Every stored computed field of ``records`` holds what the ORM computes."""

@@ -4,7 +4,7 @@ A dunning run plans thousands of reminders and reminder lines at night. Through
 ``create`` each record pays for defaults, inverse caches, value conversion and
 mail.thread's creation message and followers, which costs more than deciding
 what to remind. ``insert_records`` writes the rows of a model in one statement
-and then checks access as ``create`` does.
+and then checks access as ``create`` does (its record rules read in SQL).
 
 The rows travel as one array literal per column (``'{v1,v2,...}'::int4[]``),
 which PostgreSQL parses at once and ``unnest`` turns into rows. psycopg2 would
@@ -18,6 +18,7 @@ field added later cannot silently stay empty.
 """
 
 from odoo import fields
+from odoo.fields import Domain
 from odoo.tools import SQL
 
 from .sql_arrays import array_literal
@@ -49,23 +50,40 @@ def insert_records(model, vals_list):
         SQL("%s::%s[]", array_literal(values), SQL(_column_type(model, name)))
         for name, values in columns.items()
     )
-    model.env.cr.execute(
-        SQL(
-            """INSERT INTO %(table)s (%(columns)s)
-               SELECT %(columns)s
-                 FROM unnest(%(arrays)s) WITH ORDINALITY AS row_(%(columns)s, ordinality)
-                ORDER BY row_.ordinality
-            RETURNING id""",
-            table=SQL.identifier(model._table),
-            columns=names_sql,
-            arrays=arrays,
+    # a batch the record rules refuse leaves no row, even if the caller goes on
+    with model.env.cr.savepoint(flush=False):
+        model.env.cr.execute(
+            SQL(
+                """INSERT INTO %(table)s (%(columns)s)
+                   SELECT %(columns)s
+                     FROM unnest(%(arrays)s) WITH ORDINALITY AS row_(%(columns)s, ordinality)
+                    ORDER BY row_.ordinality
+                RETURNING id""",
+                table=SQL.identifier(model._table),
+                columns=names_sql,
+                arrays=arrays,
+            )
         )
-    )
-    # ids come from the table's sequence in insertion order
-    records = model.browse(sorted(row[0] for row in model.env.cr.fetchall()))
+        # ids come from the table's sequence in insertion order
+        records = model.browse(sorted(row[0] for row in model.env.cr.fetchall()))
+        _check_create_rules(records)
     _invalidate_inverses(model, names, vals_list)
-    records.check_access("create")
     return records
+
+
+def _check_create_rules(records):
+    """``check_access("create")`` on ``records``, with the record rules read in SQL:
+    the rows are in the table already, and Odoo's check evaluates the rules in
+    Python record by record (a fifth of a dunning run's planning at size M). A
+    forbidden record gets Odoo's own error."""
+    if records.env.su:
+        return
+    domain = records.env["ir.rule"]._compute_domain(records._name, "create")
+    if domain.is_true():
+        return
+    allowed = records.sudo().with_context(active_test=False).search(Domain("id", "in", records.ids) & domain)
+    if forbidden := records - allowed:
+        forbidden.check_access("create")
 
 
 def _check_complete(model, names):
