@@ -74,14 +74,18 @@ def insert_records(model, vals_list):
 def _check_create_rules(records):
     """``check_access("create")`` on ``records``, with the record rules read in SQL:
     the rows are in the table already, and Odoo's check evaluates the rules in
-    Python record by record (a fifth of a dunning run's planning at size M). A
+    Python record by record (about a tenth of planning at size M, by cProfile). A
     forbidden record gets Odoo's own error."""
     if records.env.su:
         return
     domain = records.env["ir.rule"]._compute_domain(records._name, "create")
     if domain.is_true():
         return
-    allowed = records.sudo().with_context(active_test=False).search(Domain("id", "in", records.ids) & domain)
+    allowed = (
+        records.sudo()
+        .with_context(active_test=False)
+        .search(Domain("id", "in", records.ids) & domain, order="id")
+    )
     if forbidden := records - allowed:
         forbidden.check_access("create")
 
