@@ -6,6 +6,10 @@ COORDINATOR_GROUP = "billing_coordinator.group_billing_coordinator"
 class AccountPayment(models.Model):
     _inherit = "account.payment"
 
+    # Odoo indexes no payment by partner; the detection that runs after each payment
+    # reads the payments of that one customer, which scanned every payment
+    _billing_partner_idx = models.Index("(partner_id)")
+
     billing_discrepancy_ids = fields.Many2many(
         "billing.discrepancy",
         "billing_discrepancy_account_payment_rel",
