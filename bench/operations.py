@@ -315,6 +315,30 @@ def detection(env, _state):
     return {"tickets": count(env, "billing_discrepancy")}
 
 
+AFTER_PAYMENT_CUSTOMERS = 20
+
+
+def after_payment_prepare(env):
+    """Untimed: the scans of ``detection_prepare``, then the first customers (by id)
+    that received a payment, whom the detection after a payment scans one by one."""
+    detection_prepare(env)
+    env.cr.execute(
+        """SELECT DISTINCT partner.commercial_partner_id
+             FROM account_payment payment JOIN res_partner partner ON partner.id = payment.partner_id
+            WHERE payment.payment_type = 'inbound' ORDER BY 1 LIMIT %s""",
+        [AFTER_PAYMENT_CUSTOMERS],
+    )
+    return {"customers": [row[0] for row in env.cr.fetchall()]}
+
+
+def detection_after_payment(env, state):
+    """The narrow scan a posted payment runs, for each customer apart."""
+    tickets, companies = env["billing.discrepancy"], bench_companies(env)
+    for customer in env["res.partner"].browse(state["customers"]):
+        tickets._run_detection_for_partners(customer, companies)
+    return {"customers": len(state["customers"])}
+
+
 # ------------------------------------------------------------------- OCA
 
 
@@ -379,6 +403,7 @@ READ_ONLY = {
     "list_plain",
     "list_billing_no_ar",
     "list_billing",
+    "detection_after_payment",  # changes nothing once the nightly scan has run
 }
 READ_CALLS = 5
 
@@ -396,6 +421,7 @@ OPERATIONS = {
     "dunning_full_nopdf": (has_dunning, dunning_prepare, dunning_full(skip_pdf=True)),
     "detection": (has_detection, noop_prepare, detection),
     "detection_rescan": (has_detection, detection_prepare, detection),
+    "detection_after_payment": (has_detection, after_payment_prepare, detection_after_payment),
     "oca_full": (has_oca, oca_prepare(with_pdf=True), oca_run),
     "oca_full_nopdf": (has_oca, oca_prepare(with_pdf=False), oca_run),
 }

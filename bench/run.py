@@ -46,6 +46,7 @@ ROWS = [
     ("dunning_full_nopdf", "Full dunning run, e-mails without PDF", False),
     ("detection", "Discrepancy detection, first scan (opens every ticket)", False),
     ("detection_rescan", "Discrepancy detection, nightly rescan (tickets exist)", False),
+    ("detection_after_payment", "Discrepancy detection after a payment, 20 customers one by one", False),
     ("oca_full_nopdf", "OCA credit control: run + e-mails without PDF", True),
     ("oca_full", "OCA credit control: run + e-mails with PDF", True),
 ]
@@ -77,6 +78,7 @@ NEEDS_MODEL = {
     "dunning_full_nopdf": "billing.dunning.run",
     "detection": "billing.discrepancy",
     "detection_rescan": "billing.discrepancy",
+    "detection_after_payment": "billing.discrepancy",
 }
 
 
