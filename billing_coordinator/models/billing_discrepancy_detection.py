@@ -103,17 +103,7 @@ class BillingDiscrepancyDetection(models.AbstractModel):
                 """,
                     open_payments=self._open_payments_sql(companies, partners),
                     open_amounts=self._open_invoice_amounts_sql(companies, partners),
-                    # the payments a duplicate may repeat, found by a hashed
-                    # semi-join: the rule does not sort every payment ever received
-                    same_key_payments=self._customer_payments_sql(
-                        companies,
-                        partners,
-                        SQL(
-                            """AND (payment.company_id, partner.commercial_partner_id,
-                                    payment.currency_id, payment.amount) IN (
-                                   SELECT company_id, customer_id, currency_id, amount FROM pay)"""
-                        ),
-                    ),
+                    same_key_payments=self._same_key_payments_sql(companies, partners),
                     duplicates=self._duplicate_payments_sql(),
                     facts=self._facts_sql(companies, partners),
                     tickets=self._detected_tickets_sql(companies, partners),
@@ -227,6 +217,20 @@ class BillingDiscrepancyDetection(models.AbstractModel):
             """,
             self._customer_payments_sql(companies, partners),
             companies.ids,
+        )
+
+    def _same_key_payments_sql(self, companies, partners):
+        """The payments a duplicate may repeat (same company, customer, currency
+        and amount as one in ``pay``), found by a hashed semi-join: the rule does
+        not sort every payment ever received."""
+        return self._customer_payments_sql(
+            companies,
+            partners,
+            SQL(
+                """AND (payment.company_id, partner.commercial_partner_id,
+                        payment.currency_id, payment.amount) IN (
+                       SELECT company_id, customer_id, currency_id, amount FROM pay)"""
+            ),
         )
 
     def _open_invoice_amounts_sql(self, companies, partners):
