@@ -193,11 +193,17 @@ class BillingDiscrepancy(models.Model):
     def _compute_coordinator_id(self):
         # the portfolio is per company: read it once per company for all its tickets
         for company, tickets in self.grouped("company_id").items():
-            customers = tickets.partner_id.commercial_partner_id.with_company(company)
-            coordinators = {customer.id: customer.billing_coordinator_id for customer in customers}
+            coordinators = self._coordinators_of(tickets.partner_id.commercial_partner_id, company)
             for ticket in tickets:
                 customer = ticket.partner_id.commercial_partner_id
                 ticket.coordinator_id = coordinators.get(customer.id, self.env["res.users"])
+
+    @api.model
+    def _coordinators_of(self, customers, company):
+        """{customer id: coordinator} of the commercial ``customers`` in ``company``."""
+        customers = customers.with_company(company)
+        customers.fetch(["billing_coordinator_id"])  # not every column of thousands of customers
+        return {customer.id: customer.billing_coordinator_id for customer in customers}
 
     @api.model
     def _follow_coordinator_change(self, coordinators_before):
@@ -234,8 +240,10 @@ class BillingDiscrepancy(models.Model):
     @api.depends("discrepancy_type", "opened_on", "company_id")
     def _compute_sla_deadline(self):
         for ticket in self:
-            ticket.sla_deadline = (ticket.opened_on or fields.Date.context_today(ticket)) + timedelta(
-                days=ticket._sla_days()
+            ticket.sla_deadline = ticket._sla_deadline_of(
+                ticket.discrepancy_type,
+                ticket.company_id or self.env.company,
+                ticket.opened_on or fields.Date.context_today(ticket),
             )
 
     @api.depends("expected_amount", "received_amount", "currency_id", "company_id", "opened_on")
@@ -243,17 +251,25 @@ class BillingDiscrepancy(models.Model):
         rates = {}  # detection opens thousands of tickets in a few currencies at once
         for ticket in self:
             ticket.difference = ticket.expected_amount - ticket.received_amount
-            company = ticket.company_id or self.env.company
-            key = (ticket.currency_id, company, ticket.opened_on or fields.Date.context_today(ticket))
-            if key not in rates:
-                rates[key] = (
-                    ticket.currency_id._get_conversion_rate(
-                        ticket.currency_id, company.currency_id, company, key[2]
-                    )
-                    if ticket.currency_id and ticket.currency_id != company.currency_id
-                    else 1.0
-                )
-            ticket.difference_company = company.currency_id.round(ticket.difference * rates[key])
+            ticket.difference_company = ticket._in_company_currency(
+                ticket.difference,
+                ticket.currency_id,
+                ticket.company_id or self.env.company,
+                ticket.opened_on or fields.Date.context_today(ticket),
+                rates,
+            )
+
+    @api.model
+    def _in_company_currency(self, amount, currency, company, date, rates):
+        """``amount`` converted at ``date``'s rate; ``rates`` caches the rates of a batch."""
+        key = (currency, company, date)
+        if key not in rates:
+            rates[key] = (
+                currency._get_conversion_rate(currency, company.currency_id, company, date)
+                if currency and currency != company.currency_id
+                else 1.0
+            )
+        return company.currency_id.round(amount * rates[key])
 
     def _compute_counts(self):
         for ticket in self:
@@ -336,14 +352,15 @@ class BillingDiscrepancy(models.Model):
             [name for name in fnames if name not in batched and name != "company_id"]
         )
 
-    def _sla_days(self):
-        self.ensure_one()
-        company = self.company_id or self.env.company
-        if self.discrepancy_type in PAYMENT_TYPES:
-            return company.billing_sla_payment_days
-        if self.discrepancy_type in CHARGE_TYPES:
-            return company.billing_sla_dispute_days
-        return company.billing_sla_other_days
+    @api.model
+    def _sla_deadline_of(self, discrepancy_type, company, opened_on):
+        if discrepancy_type in PAYMENT_TYPES:
+            days = company.billing_sla_payment_days
+        elif discrepancy_type in CHARGE_TYPES:
+            days = company.billing_sla_dispute_days
+        else:
+            days = company.billing_sla_other_days
+        return opened_on + timedelta(days=days)
 
     # ------------------------------------------------------------------
     # buttons

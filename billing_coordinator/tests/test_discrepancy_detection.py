@@ -1,3 +1,4 @@
+from datetime import timedelta
 from unittest.mock import patch
 
 from odoo import Command
@@ -120,6 +121,68 @@ class TestDiscrepancyDetection(DiscrepancyCommon):
         self.assertTrue(self._tickets("unapplied_payment"))
         self.env.cr.execute("SHOW jit")
         self.assertEqual(self.env.cr.fetchone()[0], "on")
+
+    # ------------------------------------------------------------------
+    # tickets opened in bulk
+    # ------------------------------------------------------------------
+    def _short_and_unapplied_in_two_currencies(self):
+        self.company.billing_discrepancy_days = 60  # posting opens nothing yet
+        invoice = self._post_invoice(self.customer, 3000.0, due_in_days=-20, currency=self.eur)
+        self._pay(invoice, 2700.0, days_ago=15)
+        self._receive(self.customer, 250.0, days_ago=12)
+        self.company.billing_discrepancy_days = 10
+
+    def test_tickets_opened_in_bulk_hold_what_their_fields_compute(self):
+        """The detection inserts its tickets set-based; each holds what the
+        ticket's defaults and computed fields give, as ``create`` would."""
+        self.company.billing_sla_payment_days = 4
+        self._short_and_unapplied_in_two_currencies()
+        tickets = self._detect()
+        self.assertEqual(
+            sorted(tickets.mapped(lambda t: (t.discrepancy_type, t.currency_id, t.difference_company))),
+            [("short_payment", self.eur, 150.0), ("unapplied_payment", self.company.currency_id, -250.0)],
+        )
+        computed = ["state", "coordinator_id", "sla_deadline", "difference", "difference_company"]
+        stored = tickets.read(computed)
+        self.env.invalidate_all()
+        for name in computed:
+            self.env.add_to_compute(tickets._fields[name], tickets)
+        self.assertEqual(tickets.read(computed), stored)
+        sequence = self.env["ir.sequence"].search([("code", "=", "billing.discrepancy")])
+        prefix = sequence._get_prefix_suffix()[0]
+        new_stage = self.env.ref("billing_coordinator.billing_discrepancy_stage_new")
+        for ticket in tickets:
+            self.assertTrue(ticket.name.startswith(prefix) and ticket.name != prefix, ticket.name)
+            self.assertEqual(ticket.stage_id, new_stage)
+            self.assertEqual(ticket.priority, "0")
+            self.assertEqual(ticket.opened_on, self.today)
+            self.assertEqual(ticket.sla_deadline, self.today + timedelta(days=4))
+            self.assertEqual(ticket.coordinator_id, self.coordinator)
+            self.assertFalse(ticket.message_ids, "the detection writes no note")
+            self.assertFalse(ticket.message_follower_ids, "and subscribes no one")
+        self.assertEqual(len(set(tickets.mapped("name"))), 2)
+
+    def test_scan_racing_another_keeps_the_tickets_it_did_not_open(self):
+        """Another worker opens one of the scan's tickets between its query and its
+        insert: the scan opens the others and leaves that one alone."""
+        self._short_and_unapplied_in_two_currencies()
+        detection = type(self.Ticket)
+        real_scan = detection._scan_changes
+        raced = self.Ticket
+
+        def scan_then_race(ticket_model, companies, partners):
+            nonlocal raced
+            changes = real_scan(ticket_model, companies, partners)
+            fact = next(change for change in changes if change["discrepancy_type"] == "unapplied_payment")
+            raced = self.Ticket.create(self.Ticket._ticket_vals_from_fact(dict(fact)))
+            return changes
+
+        with patch.object(detection, "_scan_changes", scan_then_race):
+            opened = self._detect()
+        self.assertEqual(opened.mapped("discrepancy_type"), ["short_payment"])
+        self.assertEqual(self._tickets(), opened | raced)
+        self.assertEqual(opened.invoice_ids.currency_id, self.eur)
+        self.assertEqual(opened.coordinator_id, self.coordinator)
 
     # ------------------------------------------------------------------
     # idempotency, auto-close, reopen
