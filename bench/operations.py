@@ -315,6 +315,66 @@ def detection(env, _state):
     return {"tickets": count(env, "billing_discrepancy")}
 
 
+def detection_write_prepare(env):
+    """Untimed: the first scan, whose tickets and links the write floor inserts again."""
+    env["billing.discrepancy"]._run_detection(companies=None)
+    env.cr.commit()
+    env.cr.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'billing_discrepancy' "
+        "AND column_name NOT IN ('id', 'detection_key') ORDER BY ordinal_position"
+    )
+    return {"columns": [name for (name,) in env.cr.fetchall()]}
+
+
+def detection_write_floor(env, state):
+    """The first scan's tickets and their invoice and payment links inserted
+    again, in one statement: what writing them costs PostgreSQL alone (the same
+    rows, indexes and foreign-key checks; only the detection key differs)."""
+    from odoo.tools import SQL
+
+    columns = SQL(", ").join(SQL.identifier(name) for name in state["columns"])
+    old_columns = SQL(", ").join(SQL.identifier("old", name) for name in state["columns"])
+
+    def links(table, column):
+        return SQL(
+            """INSERT INTO %(table)s (billing_discrepancy_id, %(column)s)
+               SELECT pairs.new_id, rel.%(column)s
+                 FROM %(table)s rel JOIN pairs ON pairs.old_id = rel.billing_discrepancy_id
+            RETURNING 1""",
+            table=SQL.identifier(table),
+            column=SQL.identifier(column),
+        )
+
+    env.cr.execute(
+        SQL(
+            """
+        WITH tickets AS (
+            INSERT INTO billing_discrepancy (detection_key, %(columns)s)
+            SELECT old.detection_key || '+copy', %(old_columns)s
+              FROM billing_discrepancy old
+            RETURNING id, company_id, detection_key
+        ),
+        pairs AS (
+            SELECT new.id AS new_id, old.id AS old_id
+              FROM tickets new
+              JOIN billing_discrepancy old
+                ON old.company_id = new.company_id AND old.detection_key || '+copy' = new.detection_key
+        ),
+        invoices AS (%(invoices)s),
+        payments AS (%(payments)s)
+        SELECT (SELECT count(*) FROM tickets), (SELECT count(*) FROM invoices),
+               (SELECT count(*) FROM payments)
+            """,
+            columns=columns,
+            old_columns=old_columns,
+            invoices=links("billing_discrepancy_account_move_rel", "account_move_id"),
+            payments=links("billing_discrepancy_account_payment_rel", "account_payment_id"),
+        )
+    )
+    tickets, invoice_links, payment_links = env.cr.fetchone()
+    return {"tickets": tickets, "invoice links": invoice_links, "payment links": payment_links}
+
+
 AFTER_PAYMENT_CUSTOMERS = 20
 
 
@@ -419,6 +479,7 @@ OPERATIONS = {
     "floor_plan_write": (has_dunning, plan_write_prepare, plan_write_floor),
     "dunning_full": (has_dunning, dunning_prepare, dunning_full(skip_pdf=False)),
     "dunning_full_nopdf": (has_dunning, dunning_prepare, dunning_full(skip_pdf=True)),
+    "floor_detection_write": (has_detection, detection_write_prepare, detection_write_floor),
     "detection": (has_detection, noop_prepare, detection),
     "detection_rescan": (has_detection, detection_prepare, detection),
     "detection_after_payment": (has_detection, after_payment_prepare, detection_after_payment),

@@ -44,6 +44,11 @@ ROWS = [
     ("dunning_plan", "Dunning planning (dry run)", False),
     ("dunning_full", "Full dunning run, e-mails with letter PDF", False),
     ("dunning_full_nopdf", "Full dunning run, e-mails without PDF", False),
+    (
+        "floor_detection_write",
+        "SQL floor of writing: the first scan's tickets and links inserted again in one statement",
+        False,
+    ),
     ("detection", "Discrepancy detection, first scan (opens every ticket)", False),
     ("detection_rescan", "Discrepancy detection, nightly rescan (tickets exist)", False),
     ("detection_after_payment", "Discrepancy detection after a payment, 20 customers one by one", False),
@@ -59,6 +64,8 @@ COMPARISONS = [
     ("dunning_full", "floor_dunning", None, "(information)"),
     ("dunning_full_nopdf", "oca_full_nopdf", None, "(information)"),
     ("detection", "floor_detection", 3.0, "≤ 3x floor"),
+    ("detection", "floor_detection_write", None, "(information)"),
+    ("floor_detection_write", "floor_detection", None, "(information)"),
     ("detection_rescan", "floor_detection", 3.0, "≤ 3x floor"),
     ("list_billing", "list_billing_no_ar", 1.5, "≤ 1.5x the same list without them"),
     ("list_billing", "list_plain", None, "(information)"),
@@ -66,7 +73,7 @@ COMPARISONS = [
 # measured in turns: an operation with the reference its target is set against
 IN_TURNS = [
     ("floor_dunning", "floor_plan_write", "dunning_plan"),
-    ("floor_detection", "detection_rescan"),
+    ("floor_detection", "floor_detection_write", "detection", "detection_rescan"),
     ("list_plain", "list_billing_no_ar", "list_billing"),
 ]
 NOT_YET = "not installed yet"
@@ -76,6 +83,7 @@ NEEDS_MODEL = {
     "floor_plan_write": "billing.dunning.run",
     "dunning_full": "billing.dunning.run",
     "dunning_full_nopdf": "billing.dunning.run",
+    "floor_detection_write": "billing.discrepancy",
     "detection": "billing.discrepancy",
     "detection_rescan": "billing.discrepancy",
     "detection_after_payment": "billing.discrepancy",
