@@ -5,6 +5,7 @@ from odoo import Command
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
+from ..tools.relations import add_links
 from .common_payments import DiscrepancyCommon
 
 
@@ -162,6 +163,16 @@ class TestDiscrepancyDetection(DiscrepancyCommon):
             self.assertFalse(ticket.message_follower_ids, "and subscribes no one")
         self.assertEqual(len(set(tickets.mapped("name"))), 2)
 
+    def test_links_added_set_based_update_the_invoices_dispute_flag(self):
+        """``add_links`` recomputes what depends on the other side of the links,
+        as the ORM's write of a many2many does."""
+        invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-20)
+        dispute = self.Ticket.create({"partner_id": self.customer.id, "discrepancy_type": "pricing_dispute"})
+        self.assertFalse(invoice.billing_is_disputed)
+        add_links(dispute, "invoice_ids", [(dispute.id, invoice.id)])
+        self.assertTrue(invoice.billing_is_disputed, "a disputed invoice is left out of dunning")
+        self.assertEqual(invoice.billing_discrepancy_ids, dispute)
+
     def test_scan_racing_another_keeps_the_tickets_it_did_not_open(self):
         """Another worker opens one of the scan's tickets between its query and its
         insert: the scan opens the others and leaves that one alone."""
@@ -174,7 +185,7 @@ class TestDiscrepancyDetection(DiscrepancyCommon):
             nonlocal raced
             changes = real_scan(ticket_model, companies, partners)
             fact = next(change for change in changes if change["discrepancy_type"] == "unapplied_payment")
-            raced = self.Ticket.create(self.Ticket._ticket_vals_from_fact(dict(fact)))
+            raced = self.Ticket.create(self.Ticket._ticket_vals_from_fact(fact))
             return changes
 
         with patch.object(detection, "_scan_changes", scan_then_race):

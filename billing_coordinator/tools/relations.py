@@ -28,6 +28,15 @@ def add_links(records, field_name, pairs):
         )
     records.invalidate_recordset([field_name])
     records.modified([field_name])
+    # as the ORM's write: what depends on the other side of the links follows
+    # (an invoice's dispute flag on its tickets' invoices)
+    inverses = [
+        inverse.name
+        for inverse in records.pool.field_inverses[field]
+        if inverse.model_name == field.comodel_name
+    ]
+    if inverses and pairs:
+        records.env[field.comodel_name].browse({target for _record, target in pairs}).modified(inverses)
 
 
 def replace_links(records, field_name, targets):
