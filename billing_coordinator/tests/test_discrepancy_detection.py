@@ -5,7 +5,7 @@ from odoo import Command
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
-from ..tools.relations import add_links
+from ..tools.relations import add_links, replace_links
 from .common_payments import DiscrepancyCommon
 
 
@@ -163,15 +163,17 @@ class TestDiscrepancyDetection(DiscrepancyCommon):
             self.assertFalse(ticket.message_follower_ids, "and subscribes no one")
         self.assertEqual(len(set(tickets.mapped("name"))), 2)
 
-    def test_links_added_set_based_update_the_invoices_dispute_flag(self):
-        """``add_links`` recomputes what depends on the other side of the links,
-        as the ORM's write of a many2many does."""
+    def test_links_written_set_based_update_the_invoices_dispute_flag(self):
+        """``add_links`` and ``replace_links`` recompute what depends on the other
+        side of the links, as the ORM's write of a many2many does."""
         invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-20)
         dispute = self.Ticket.create({"partner_id": self.customer.id, "discrepancy_type": "pricing_dispute"})
         self.assertFalse(invoice.billing_is_disputed)
         add_links(dispute, "invoice_ids", [(dispute.id, invoice.id)])
         self.assertTrue(invoice.billing_is_disputed, "a disputed invoice is left out of dunning")
         self.assertEqual(invoice.billing_discrepancy_ids, dispute)
+        replace_links(dispute, "invoice_ids", {dispute.id: []})
+        self.assertFalse(invoice.billing_is_disputed, "and dunned again once unlinked")
 
     def test_scan_racing_another_keeps_the_tickets_it_did_not_open(self):
         """Another worker opens one of the scan's tickets between its query and its

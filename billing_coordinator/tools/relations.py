@@ -28,15 +28,19 @@ def add_links(records, field_name, pairs):
         )
     records.invalidate_recordset([field_name])
     records.modified([field_name])
-    # as the ORM's write: what depends on the other side of the links follows
-    # (an invoice's dispute flag on its tickets' invoices)
+    _targets_modified(records, field, {target for _record, target in pairs})
+
+
+def _targets_modified(records, field, target_ids):
+    """As the ORM's write: what depends on the other side of the links follows
+    (an invoice's dispute flag on its tickets' invoices)."""
     inverses = [
         inverse.name
         for inverse in records.pool.field_inverses[field]
         if inverse.model_name == field.comodel_name
     ]
-    if inverses and pairs:
-        records.env[field.comodel_name].browse({target for _record, target in pairs}).modified(inverses)
+    if inverses and target_ids:
+        records.env[field.comodel_name].browse(target_ids).modified(inverses)
 
 
 def replace_links(records, field_name, targets):
@@ -47,12 +51,14 @@ def replace_links(records, field_name, targets):
     field = records._fields[field_name]
     records.env.cr.execute(
         SQL(
-            "DELETE FROM %s WHERE %s = ANY(%s)",
+            "DELETE FROM %s WHERE %s = ANY(%s) RETURNING %s",
             SQL.identifier(field.relation),
             SQL.identifier(field.column1),
             id_array(records.ids),
+            SQL.identifier(field.column2),
         )
     )
+    _targets_modified(records, field, {target for (target,) in records.env.cr.fetchall()})
     add_links(
         records, field_name, [(record.id, target) for record in records for target in targets[record.id]]
     )
