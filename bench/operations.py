@@ -82,6 +82,23 @@ def count(env, table, where="TRUE"):
     return env.cr.fetchone()[0]
 
 
+def copied_columns(env, table, left_out):
+    """The columns of ``table`` a write floor copies: all but ``left_out``."""
+    env.cr.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = %s "
+        "AND column_name != ALL(%s) ORDER BY ordinal_position",
+        [table, list(left_out)],
+    )
+    return [name for (name,) in env.cr.fetchall()]
+
+
+def column_list(names, alias=None):
+    """``names`` as the column list of an INSERT or SELECT, taken from ``alias``."""
+    from odoo.tools import SQL
+
+    return SQL(", ").join(SQL.identifier(alias, name) if alias else SQL.identifier(name) for name in names)
+
+
 def produced(env):
     """The e-mails and PDF attachments in the database: compared before and after."""
     return {
@@ -208,14 +225,10 @@ def plan_write_prepare(env):
         empty = runs.with_company(company).create({"company_id": company.id, "is_dry_run": True})
         pairs.append((planned.id, empty.id))
     env.cr.commit()
-    columns = {}
-    for table in ("billing_reminder", "billing_reminder_line", "billing_dunning_exclusion"):
-        env.cr.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = %s "
-            "AND column_name NOT IN ('id', 'run_id', 'reminder_id') ORDER BY ordinal_position",
-            [table],
-        )
-        columns[table] = [name for (name,) in env.cr.fetchall()]
+    columns = {
+        table: copied_columns(env, table, ("id", "run_id", "reminder_id"))
+        for table in ("billing_reminder", "billing_reminder_line", "billing_dunning_exclusion")
+    }
     return {"pairs": pairs, "columns": columns}
 
 
@@ -226,9 +239,7 @@ def plan_write_floor(env, state):
     from odoo.tools import SQL
 
     def cols(table, alias=None):
-        return SQL(", ").join(
-            SQL.identifier(alias, name) if alias else SQL.identifier(name) for name in state["columns"][table]
-        )
+        return column_list(state["columns"][table], alias)
 
     env.cr.execute(
         SQL(
@@ -319,11 +330,7 @@ def detection_write_prepare(env):
     """Untimed: the first scan, whose tickets and links the write floor inserts again."""
     env["billing.discrepancy"]._run_detection(companies=None)
     env.cr.commit()
-    env.cr.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = 'billing_discrepancy' "
-        "AND column_name NOT IN ('id', 'detection_key') ORDER BY ordinal_position"
-    )
-    return {"columns": [name for (name,) in env.cr.fetchall()]}
+    return {"columns": copied_columns(env, "billing_discrepancy", ("id", "detection_key"))}
 
 
 def detection_write_floor(env, state):
@@ -331,9 +338,6 @@ def detection_write_floor(env, state):
     again, in one statement: what writing them costs PostgreSQL alone (the same
     rows, indexes and foreign-key checks; only the detection key differs)."""
     from odoo.tools import SQL
-
-    columns = SQL(", ").join(SQL.identifier(name) for name in state["columns"])
-    old_columns = SQL(", ").join(SQL.identifier("old", name) for name in state["columns"])
 
     def links(table, column):
         return SQL(
@@ -365,8 +369,8 @@ def detection_write_floor(env, state):
         SELECT (SELECT count(*) FROM tickets), (SELECT count(*) FROM invoices),
                (SELECT count(*) FROM payments)
             """,
-            columns=columns,
-            old_columns=old_columns,
+            columns=column_list(state["columns"]),
+            old_columns=column_list(state["columns"], "old"),
             invoices=links("billing_discrepancy_account_move_rel", "account_move_id"),
             payments=links("billing_discrepancy_account_payment_rel", "account_payment_id"),
         )
