@@ -1,5 +1,6 @@
 import logging
 from collections import defaultdict
+from datetime import timedelta
 from typing import NamedTuple
 
 from odoo import api, fields, models
@@ -24,6 +25,8 @@ EXCLUSION_REASONS = [
 # a batch's letters are one wkhtmltopdf run, which takes about a second whatever
 # the number of letters: 200 reminders a committed batch (a few seconds each)
 SEND_BATCH_SIZE = 200
+# a dry run previews a day's run; the vacuum removes it after this many days
+DRY_RUN_KEPT_DAYS = 30
 
 
 class BillingDunningRun(models.Model):
@@ -117,6 +120,12 @@ class BillingDunningRun(models.Model):
             run.amount_overdue = overdue
             run.amount_charges = charges
             run.exclusion_count = exclusions.get(run, 0)
+
+    def unlink(self):
+        # the reminders through the ORM: their history guard applies, and their
+        # chatter and activities go with them
+        self.reminder_ids.unlink()
+        return super().unlink()
 
     # ------------------------------------------------------------------ actions
 
@@ -514,6 +523,12 @@ class BillingDunningRun(models.Model):
             self.env["ir.cron"]._commit_progress(0)
             for unfinished in self._unfinished_runs(company):
                 unfinished.with_company(company)._send()
+
+    @api.autovacuum
+    def _gc_dry_runs(self):
+        """Dry runs older than ``DRY_RUN_KEPT_DAYS``, in every company."""
+        oldest_kept = fields.Date.today() - timedelta(days=DRY_RUN_KEPT_DAYS)
+        self.sudo().search([("is_dry_run", "=", True), ("date", "<", oldest_kept)]).unlink()
 
     @api.model
     def _lock_company(self, company):

@@ -160,6 +160,21 @@ class BillingReminder(models.Model):
                 f"{reminder.level_id.name or ''} · {reminder.partner_id.name or ''} · {reminder.date or ''}"
             )
 
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_dunning_history(self):
+        """What was sent (its charges invoiced with it) is the history that the
+        next level, the legal limit of fee-bearing reminders and the interest
+        periods count on."""
+        sent = self.filtered(lambda r: r.state == "sent" and not r.is_dry_run)
+        if sent:
+            raise UserError(
+                self.env._(
+                    "%(reminder)s was sent: it belongs to the customer's dunning history "
+                    "and cannot be deleted.",
+                    reminder=sent[0].display_name,
+                )
+            )
+
     # ------------------------------------------------------------------ actions
 
     def action_approve(self):

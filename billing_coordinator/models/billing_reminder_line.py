@@ -46,3 +46,7 @@ class BillingReminderLine(models.Model):
     def _compute_amount_total(self):
         for line in self:
             line.amount_total = line.amount_residual + line.interest_amount + line.compensation_amount
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_dunning_history(self):
+        self.reminder_id._unlink_except_dunning_history()
