@@ -165,7 +165,7 @@ class BillingReminder(models.Model):
         """What was sent (its charges invoiced with it) is the history that the
         next level, the legal limit of fee-bearing reminders and the interest
         periods count on."""
-        sent = self.filtered(lambda r: r.state == "sent" and not r.is_dry_run)
+        sent = self.filtered(lambda r: r.state == "sent")  # a dry run is never sent
         if sent:
             raise UserError(
                 self.env._(
