@@ -169,11 +169,13 @@ class TestDiscrepancyDetection(DiscrepancyCommon):
         invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-20)
         dispute = self.Ticket.create({"partner_id": self.customer.id, "discrepancy_type": "pricing_dispute"})
         self.assertFalse(invoice.billing_is_disputed)
+        self.assertFalse(invoice.billing_discrepancy_ids)
         add_links(dispute, "invoice_ids", [(dispute.id, invoice.id)])
         self.assertTrue(invoice.billing_is_disputed, "a disputed invoice is left out of dunning")
         self.assertEqual(invoice.billing_discrepancy_ids, dispute)
         replace_links(dispute, "invoice_ids", {dispute.id: []})
         self.assertFalse(invoice.billing_is_disputed, "and dunned again once unlinked")
+        self.assertFalse(invoice.billing_discrepancy_ids)
 
     def test_scan_racing_another_keeps_the_tickets_it_did_not_open(self):
         """Another worker opens one of the scan's tickets between its query and its
