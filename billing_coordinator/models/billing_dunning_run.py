@@ -250,7 +250,7 @@ class BillingDunningRun(models.Model):
 
     def _fetch_overdue_invoices(self):
         """Every overdue open customer invoice of the company with its dunning
-        history, in one query."""
+        history, in one query; the charges invoices of reminders are no claims."""
         self.env.flush_all()
         partner_filter = SQL()
         if self.partner_id:
@@ -307,6 +307,8 @@ class BillingDunningRun(models.Model):
                AND am.payment_state IN ('not_paid', 'partial')
                AND am.amount_residual > 0
                AND am.invoice_date_due < %(today)s
+               -- fees, interest and compensation are no claim of their own: no fee on a fee
+               AND NOT EXISTS (SELECT 1 FROM billing_reminder charged WHERE charged.fee_move_id = am.id)
                %(partner_filter)s
              ORDER BY am.commercial_partner_id, am.invoice_date_due, am.id
             """,

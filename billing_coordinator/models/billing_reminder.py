@@ -67,7 +67,10 @@ class BillingReminder(models.Model):
     amount_charges_company = fields.Float(
         readonly=True, help="Fee, interest and compensation in company currency."
     )
-    fee_move_id = fields.Many2one("account.move", string="Charges Invoice", readonly=True, copy=False)
+    # indexed: planning leaves every charges invoice out of the overdue claims
+    fee_move_id = fields.Many2one(
+        "account.move", string="Charges Invoice", readonly=True, copy=False, index="btree_not_null"
+    )
     mail_id = fields.Many2one("mail.mail", string="E-mail", readonly=True, copy=False, ondelete="set null")
     pdf_attachment_id = fields.Many2one("ir.attachment", string="Letter", readonly=True, copy=False)
     send_error = fields.Text(string="Sending Error", readonly=True, copy=False)

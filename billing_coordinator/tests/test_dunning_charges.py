@@ -151,3 +151,15 @@ class TestDunningCharges(DunningCommon):
             run._send()
         self.assertFalse(run.reminder_ids.fee_move_id)
         self.assertEqual(run.reminder_ids.amount_total, 1000.0 + 100.0 + run.reminder_ids.interest_amount)
+
+    def test_charges_invoice_is_not_dunned_with_fees_of_its_own(self):
+        self.company.billing_dunning_fee_mode = "invoice"
+        invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-30)
+        for days in (0, 10, 20, 30):
+            with freeze_time(self.today + timedelta(days=days)):
+                self._plan().with_context(billing_dunning_skip_pdf=True)._send()
+        reminders = self._reminders_of(self.customer)
+        charges = reminders.fee_move_id
+        self.assertEqual(len(charges), 2, "levels 2 and 3 charge a fee")
+        self.assertEqual(reminders.line_ids.move_id, invoice, "a charges invoice gets no reminder of its own")
+        self.assertEqual(sum(reminders.mapped("fee_amount")), 200.0)
