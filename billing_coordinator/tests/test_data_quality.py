@@ -30,6 +30,14 @@ class TestDataQuality(AccountsCommon):
         self.assertFalse(vat_is_valid("SE556036079302"))
         self.assertFalse(vat_is_valid(""))
         self.assertTrue(vat_is_valid("CHE-123.456.788", "CH"), "outside the EU only presence counts")
+        self.assertTrue(vat_is_valid("CVR 12345674", "DK"), "a CVR number as Danes write it")
+        self.assertFalse(vat_is_valid("CVR 12345675", "DK"))
+        self.assertTrue(vat_is_valid("SE556036079301", "DK"), "a Danish customer registered in Sweden")
+        for junk in ("n/a", "none", "ukendt", "NO123456789MVA"):
+            with self.subTest(vat=junk):
+                self.assertFalse(vat_is_valid(junk, "DK"), "a customer in the EU needs an EU number")
+                self.assertFalse(vat_is_valid(junk, "DE"))
+        self.assertTrue(vat_is_valid("NO123456789MVA", "NO"))
         self.assertTrue(email_is_valid("faktura@kunde.dk"))
         for bad in ("faktura@@kunde.dk", "faktura kunde.dk", "faktura@kunde", "a@b.dk, c@d.dk"):
             with self.subTest(email=bad):
@@ -44,6 +52,8 @@ class TestDataQuality(AccountsCommon):
         wrong = self._good_customer(vat="DK12345675")
         missing = self._good_customer(vat=False)
         private = self._good_customer(vat=False, is_company=False)
+        placeholder = self._good_customer(vat="n/a")
+        self.assertEqual(self._issue_codes(placeholder), {"vat"}, "a placeholder is no CVR number")
         issue = self._issues(wrong)
         self.assertEqual(issue.check_id.code, "vat")
         self.assertIn("DK12345675", issue.message)

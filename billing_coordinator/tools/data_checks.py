@@ -17,22 +17,25 @@ def clean_vat(vat):
 def vat_is_valid(vat, country_code=None):
     """Whether ``vat`` is a valid VAT/CVR number.
 
-    Danish numbers (``DK12345674`` or a bare CVR for a Danish customer) are
-    checked with the CVR modulus 11 checksum, other EU numbers with the
-    member state's checksum; numbers from outside the EU are only required to
-    be present, as no checksum is known here.
+    Danish numbers (``DK12345674``, or a bare CVR, also written ``CVR 12345674``,
+    for a Danish customer) are checked with the CVR modulus 11 checksum, other EU
+    numbers with the member state's checksum. A customer in the EU needs an EU
+    number: "n/a" is none. Numbers from outside the EU are only required to be
+    present, as no checksum is known here.
     """
     number = clean_vat(vat)
     if not number:
         return False
+    country = (country_code or "").upper()
+    if country == "DK" and number.startswith("CVR"):
+        number = number[3:]
     prefix = number[:2]
     if prefix.isalpha():
         if prefix == "DK":
             return cvr.is_valid(number[2:])
         if prefix in EU_PREFIXES:
             return eu_vat.is_valid(number)
-        return True
-    country = (country_code or "").upper()
+        return country not in EU_PREFIXES
     if country == "DK":
         return cvr.is_valid(number)
     if country in EU_PREFIXES:
