@@ -46,6 +46,14 @@ class BillingCollectionCase(models.Model):
                         rule=warning.company_id._billing_legal_rules().warning_rule or "-",
                     )
                 )
+            if not warning._claims_to_hand_over():
+                raise UserError(
+                    self.env._(
+                        "%(warning)s has no claim left to hand over: its invoices are paid, "
+                        "disputed or with collection already.",
+                        warning=warning.display_name,
+                    )
+                )
         cases = self.create([warning._collection_case_values() for warning in warnings])
         for case in cases:
             case._attach_case_file()

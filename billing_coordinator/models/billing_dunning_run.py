@@ -165,6 +165,7 @@ class BillingDunningRun(models.Model):
 
     def action_cancel(self):
         unsent = self.reminder_ids.filtered(lambda r: r.state in ("draft", "to_send", "failed"))
+        unsent._check_no_posted_charges()
         unsent._move_with_note(
             "cancelled", lambda reminder: self.env._("Cancelled with %(run)s.", run=reminder.run_id.name)
         )

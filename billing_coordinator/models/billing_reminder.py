@@ -9,11 +9,13 @@ import lxml.html
 from odoo import api, fields, models, modules, tools
 from odoo.exceptions import UserError
 from odoo.fields import Command
+from odoo.tools import SQL
 from odoo.tools.pdf import ArrayObject, NameObject, PdfFileReader, PdfFileWriter
 
 from ..tools.activities import schedule_activities
 from ..tools.chatter import log_notes
 from ..tools.relations import add_links
+from ..tools.sql_arrays import id_array
 
 _logger = logging.getLogger(__name__)
 
@@ -188,12 +190,41 @@ class BillingReminder(models.Model):
     def action_cancel(self):
         if self.filtered(lambda r: r.state == "sent"):
             raise UserError(self.env._("A reminder that has been sent cannot be cancelled."))
+        self._check_no_posted_charges()
         self.write({"state": "cancelled"})
         return True
 
+    def _check_no_posted_charges(self):
+        """A reminder whose charges invoice is posted (it went out, then its e-mail
+        bounced) stays in the history: cancelled, the next run would charge its
+        fee, interest and compensation a second time."""
+        charged = self.filtered(lambda r: r.fee_move_id.state == "posted")
+        if charged:
+            raise UserError(
+                self.env._(
+                    "The charges of %(reminder)s are posted on %(invoice)s: reverse that invoice "
+                    "with a credit note before cancelling the reminder.",
+                    reminder=charged[0].display_name,
+                    invoice=charged[0].fee_move_id.name,
+                )
+            )
+
     def action_retry(self):
-        self.filtered(lambda r: r.state == "failed").write({"state": "to_send"})
+        """Send the failed reminders again now; one that fails again says why."""
+        self.filtered(lambda r: r.state == "failed")._lock_failed()._send_reminders()
         return True
+
+    def _lock_failed(self):
+        """Those of ``self`` still failed that no scheduled run is sending now, locked."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                "SELECT id FROM billing_reminder WHERE id = ANY(%s) AND state = 'failed' "
+                "ORDER BY id FOR UPDATE SKIP LOCKED",
+                id_array(self.ids),
+            )
+        )
+        return self.browse(row[0] for row in self.env.cr.fetchall())
 
     def action_print(self):
         return self.env.ref("billing_coordinator.billing_reminder_report_action").report_action(self)
@@ -230,8 +261,8 @@ class BillingReminder(models.Model):
             sent = batch
         except Exception:  # one reminder failed: each alone now records its own failure
             sent, mail_of = batch._send_one_by_one(mails, journals, now)
-        for reminder in sent.filtered(mail_of.get):
-            reminder.mail_id = mail_of[reminder]
+        for reminder in sent:  # a letter after a bounce keeps no failed e-mail to bounce again
+            reminder.mail_id = mail_of.get(reminder) or False
         sent.write({
             "state": "sent", "sent_date": fields.Date.context_today(self), "send_attempted_at": now,
             "send_error": False,
@@ -611,9 +642,19 @@ class BillingReminder(models.Model):
             reminders.with_env(self.env)._record_failure(reason, False)
         return failed.with_env(self.env)
 
+    def _claims_to_hand_over(self):
+        """The warned invoices still open, undisputed and not with collection yet."""
+        self.ensure_one()
+        warned = self.line_ids.move_id
+        cases = self.env["billing.collection.case"].search([("move_ids", "in", warned.ids)])
+        with_collection = cases.move_ids
+        return (warned - with_collection).filtered(
+            lambda m: m.payment_state in ("not_paid", "partial") and not m.billing_is_disputed
+        )
+
     def _collection_case_values(self):
         self.ensure_one()
-        moves = self.line_ids.move_id.filtered(lambda m: m.payment_state in ("not_paid", "partial"))
+        moves = self._claims_to_hand_over()
         earlier = self.search([
             ("partner_id", "=", self.partner_id.id),
             ("company_id", "=", self.company_id.id),

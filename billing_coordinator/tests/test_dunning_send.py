@@ -3,6 +3,7 @@ from unittest.mock import patch
 
 from freezegun import freeze_time
 
+from odoo.exceptions import UserError
 from odoo.tests import Form, tagged
 from odoo.tools.convert import convert_file
 
@@ -291,10 +292,69 @@ class TestDunningSend(DunningCommon):
             self.assertTrue(case.case_file_id.datas)
             self.assertEqual(self.customer.with_company(self.company).billing_account_state, "blocked")
             run = self._plan(dry=True)
-        self.assertEqual(
-            run.exclusion_ids.filtered(lambda e: e.move_id == invoice).reason,
-            "disputed" if False else "collection",
-        )
+            with self.assertRaisesRegex(UserError, "no claim left to hand over"):
+                warning.action_hand_over_to_collection()
+        self.assertEqual(run.exclusion_ids.filtered(lambda e: e.move_id == invoice).reason, "collection")
+        cases = self.env["billing.collection.case"].search([("partner_id", "=", self.customer.id)])
+        self.assertEqual(len(cases), 1, "handed over once")
+
+    def test_collection_warning_on_paid_invoices_hands_nothing_over(self):
+        invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-30)
+        for days in (0, 10, 20):
+            with freeze_time(self.today + timedelta(days=days)):
+                self.Run._cron_dunning(self.company)
+        warning = self._reminders_of(self.customer).filtered("is_collection_warning")
+        self._register_payment(invoice, amount=invoice.amount_residual)
+        with freeze_time(self.today + timedelta(days=31)), self.assertRaisesRegex(UserError, "are paid"):
+            warning.action_hand_over_to_collection()
+        self.assertFalse(self.env["billing.collection.case"].search([("partner_id", "=", self.customer.id)]))
+        self.assertNotEqual(self.customer.with_company(self.company).billing_account_state, "blocked")
+
+    def test_retry_sends_a_failed_reminder_at_once(self):
+        self._post_invoice(self.customer, 1000.0, due_in_days=-30)
+        run = self._plan()
+        self.customer.email = False
+        run._send()
+        reminder = run.reminder_ids
+        self.assertEqual((reminder.state, run.state), ("failed", "done"))
+        self.customer.email = "ny@kunde.example"
+        reminder.with_user(self.coordinator).action_retry()
+        self.assertEqual(reminder.state, "sent")
+        self.assertEqual(len(self._mails(reminder)), 1)
+
+    def test_bounced_reminder_sent_again_as_letter_is_not_sent_a_third_time(self):
+        self._post_invoice(self.customer, 1000.0, due_in_days=-30)
+        self.Run._cron_dunning(self.company)
+        reminder = self._reminders_of(self.customer)
+        reminder.mail_id.write({"state": "exception", "failure_reason": "SMTP 550 mailbox unavailable"})
+        self.env["billing.reminder"]._collect_mail_failures(self.company)
+        self.assertEqual(reminder.state, "failed")
+        reminder.channel = "letter"
+        reminder.action_retry()
+        self.assertEqual((reminder.state, reminder.mail_id.id), ("sent", False))
+        with freeze_time(self.today + timedelta(days=1)):
+            self.Run._cron_dunning(self.company)
+        self.assertEqual(reminder.state, "sent")
+        self.assertEqual(reminder.sent_date, self.today, "the letter went out once")
+
+    def test_bounced_reminder_with_posted_charges_cannot_be_cancelled(self):
+        self.company.billing_dunning_fee_mode = "invoice"
+        self._post_invoice(self.customer, 1000.0, due_in_days=-30)
+        self.Run._cron_dunning(self.company)
+        with freeze_time(self.today + timedelta(days=10)):
+            self.Run.with_context(billing_dunning_skip_pdf=True)._cron_dunning(self.company)
+        second = self._reminders_of(self.customer).filtered(lambda r: r.level_id == self.level_2)
+        self.assertEqual(second.fee_move_id.state, "posted")
+        second.mail_id.write({"state": "exception", "failure_reason": "SMTP 550 mailbox unavailable"})
+        self.env["billing.reminder"]._collect_mail_failures(self.company)
+        self.assertEqual(second.state, "failed")
+        with self.assertRaisesRegex(UserError, "credit note"):
+            second.with_user(self.coordinator).action_cancel()
+        self.assertEqual(second.state, "failed")
+        with freeze_time(self.today + timedelta(days=11)):
+            self.Run._cron_dunning(self.company)
+        levels = self._reminders_of(self.customer).mapped("level_id")
+        self.assertEqual(levels, self.level_1 | self.level_2, "no second fee-bearing reminder 2")
 
     def test_sent_reminders_say_where_they_went_and_call_tasks_go_to_the_coordinator(self):
         self.level_1.schedule_call = True
