@@ -9,6 +9,7 @@ from odoo.tools import SQL, float_round
 
 from ..tools.bulk_insert import insert_records
 from ..tools.dunning_rules import PlannedLevel, compensation_for, fee_allowed, level_reached
+from ..tools.dunning_sql import in_collection_sql, promised_sql
 from ..tools.legal_profiles import interest_on, interest_periods
 from .res_partner import HELD_ACCOUNT_STATES
 
@@ -269,16 +270,8 @@ class BillingDunningRun(models.Model):
                    am.amount_residual_signed AS amount_residual_company,
                    COALESCE(am.billing_is_disputed, FALSE) AS disputed,
                    COALESCE(customer.is_company, FALSE) AS is_company,
-                   EXISTS (
-                       SELECT 1 FROM account_move_billing_promise_rel rel
-                         JOIN billing_promise p ON p.id = rel.billing_promise_id
-                        WHERE rel.account_move_id = am.id AND p.state = 'open' AND p.date_end >= %(today)s
-                   ) AS promised,
-                   EXISTS (
-                       SELECT 1 FROM account_move_billing_collection_case_rel rel
-                         JOIN billing_collection_case c ON c.id = rel.billing_collection_case_id
-                        WHERE rel.account_move_id = am.id
-                   ) AS in_collection,
+                   %(promised)s AS promised,
+                   %(in_collection)s AS in_collection,
                    last.level_id AS last_level_id,
                    last.level_sequence AS last_level_sequence,
                    last.reminder_date AS last_date,
@@ -287,19 +280,25 @@ class BillingDunningRun(models.Model):
                    hist.interest_to
               FROM account_move am
               JOIN res_partner customer ON customer.id = am.commercial_partner_id
+              -- the days between reminders count from the day one went out: approval
+              -- or a retry may send it days after it was planned
               LEFT JOIN LATERAL (
-                   SELECT l.level_id, l.reminder_date, lv.sequence AS level_sequence
+                   SELECT l.level_id, COALESCE(r.sent_date, l.reminder_date) AS reminder_date,
+                          lv.sequence AS level_sequence
                      FROM billing_reminder_line l
+                     JOIN billing_reminder r ON r.id = l.reminder_id
                      JOIN billing_dunning_level lv ON lv.id = l.level_id
                     WHERE l.move_id = am.id AND l.state != 'cancelled' AND l.is_dry_run IS NOT TRUE
-                    ORDER BY l.reminder_date DESC, lv.sequence DESC, lv.id DESC
+                    ORDER BY COALESCE(r.sent_date, l.reminder_date) DESC, lv.sequence DESC, lv.id DESC
                     LIMIT 1
               ) last ON TRUE
               LEFT JOIN LATERAL (
-                   SELECT ARRAY_AGG(l.reminder_date) FILTER (WHERE l.fee_charged) AS fee_dates,
+                   SELECT ARRAY_AGG(COALESCE(r.sent_date, l.reminder_date)) FILTER (WHERE l.fee_charged)
+                              AS fee_dates,
                           BOOL_OR(l.compensation_amount > 0) AS compensated,
                           MAX(l.interest_date_to) AS interest_to
                      FROM billing_reminder_line l
+                     JOIN billing_reminder r ON r.id = l.reminder_id
                     WHERE l.move_id = am.id AND l.state != 'cancelled' AND l.is_dry_run IS NOT TRUE
               ) hist ON TRUE
              WHERE am.company_id = %(company)s
@@ -316,6 +315,8 @@ class BillingDunningRun(models.Model):
                 today=self.date,
                 company=self.company_id.id,
                 partner_filter=partner_filter,
+                promised=promised_sql(SQL("am.id"), self.date),
+                in_collection=in_collection_sql(SQL("am.id")),
             )
         )
         rows = self.env.cr.dictfetchall()

@@ -14,6 +14,7 @@ from odoo.tools.pdf import ArrayObject, NameObject, PdfFileReader, PdfFileWriter
 
 from ..tools.activities import schedule_activities
 from ..tools.chatter import log_notes
+from ..tools.dunning_sql import in_collection_sql, promised_sql
 from ..tools.relations import add_links
 from ..tools.sql_arrays import id_array
 
@@ -248,7 +249,7 @@ class BillingReminder(models.Model):
         written for the batch at once."""
         # the notes of _sending_notes tell more than a tracked state would, and
         # are logged together (tracking posts a message per reminder)
-        batch = self.with_context(mail_notrack=True)
+        batch = self._without_settled_claims().with_context(mail_notrack=True)
         now = fields.Datetime.now()
         batch._render_letters_together()
         mails = batch._render_mails_together()
@@ -270,6 +271,61 @@ class BillingReminder(models.Model):
         log_notes(self.env, sent._sending_notes() + sent._customer_notes())
         sent.filtered(lambda r: r.level_id.schedule_call)._schedule_calls()
         return sent
+
+    def _without_settled_claims(self):
+        """These reminders without the invoices paid, disputed, promised or handed
+        over to collection since they were planned (approval or a retry can take
+        days), and without their fee when no invoice left bears it. A reminder
+        left without invoices is cancelled; returns the others."""
+        stale = self._stale_lines()
+        if not stale:
+            return self
+        touched = stale.reminder_id
+        stale.unlink()
+        emptied = touched.filtered(lambda r: not r.line_ids)
+        emptied._move_with_note(
+            "cancelled",
+            lambda reminder: self.env._(
+                "Cancelled before sending: its invoices were paid, disputed, promised or handed over "
+                "to collection after it was planned."
+            ),
+        )
+        for reminder in touched - emptied:
+            reminder._refresh_company_amounts()
+        return self - emptied
+
+    def _stale_lines(self):
+        """The lines of these reminders whose invoice is no longer to be reminded (one query)."""
+        self.env.flush_all()
+        move = SQL("am.id")
+        self.env.cr.execute(
+            SQL(
+                """SELECT l.id FROM billing_reminder_line l JOIN account_move am ON am.id = l.move_id
+                    WHERE l.reminder_id = ANY(%(reminders)s)
+                      AND (am.state != 'posted' OR am.payment_state NOT IN ('not_paid', 'partial')
+                           OR am.amount_residual <= 0 OR am.billing_is_disputed
+                           OR %(promised)s OR %(in_collection)s)""",
+                reminders=id_array(self.ids),
+                promised=promised_sql(move, fields.Date.context_today(self)),
+                in_collection=in_collection_sql(move),
+            )
+        )
+        return self.env["billing.reminder.line"].browse(row[0] for row in self.env.cr.fetchall())
+
+    def _refresh_company_amounts(self):
+        """Fee and company-currency figures of a reminder that lost invoices."""
+        self.ensure_one()
+        if not self.line_ids.filtered("fee_charged"):
+            self.fee_amount = 0.0
+        charges = self.run_id._charge_calculator()
+        self.write({
+            "amount_residual_company": sum(self.line_ids.move_id.mapped("amount_residual_signed")),
+            "amount_charges_company": charges.convert(
+                self.fee_amount + self.interest_amount + self.compensation_amount,
+                self.currency_id,
+                charges.company_currency,
+            ),
+        })  # fmt: skip
 
     def _send_one_by_one(self, mails, journals, now):
         """Each reminder alone in a savepoint; ``(sent, {reminder: mail})``."""

@@ -26,6 +26,20 @@ class TestDunningPlan(DunningCommon):
         self.assertEqual(reminder.state, "to_send")
         self.assertEqual(reminder.contact_id, self.customer)
 
+    def test_next_level_counts_its_days_from_the_day_the_reminder_went_out(self):
+        self.company.billing_dunning_approval = True
+        self._post_invoice(self.customer, 1000.0, due_in_days=-30)
+        run = self._plan()
+        with freeze_time(self.today + timedelta(days=8)):
+            run.action_approve()
+            run._send()
+        self.assertEqual(run.reminder_ids.sent_date, self.today + timedelta(days=8))
+        with freeze_time(self.today + timedelta(days=10)):
+            # 10 days after reminder 1 was planned, but 2 after the customer got it
+            self.assertFalse(self._plan(dry=True).reminder_ids)
+        with freeze_time(self.today + timedelta(days=18)):
+            self.assertEqual(self._plan(dry=True).reminder_ids.level_id, self.level_2)
+
     def test_level_after_due_date_waits_for_its_days(self):
         invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-4)
         self.assertFalse(self._plan().reminder_ids)

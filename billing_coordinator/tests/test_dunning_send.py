@@ -219,6 +219,41 @@ class TestDunningSend(DunningCommon):
         self.assertEqual(reminder.state, "sent")
         self.assertEqual(len(self._mails(reminder)), 1)
 
+    def test_invoices_settled_while_awaiting_approval_are_left_out_when_sending(self):
+        self.company.billing_dunning_approval = True
+        paid = self._post_invoice(self.customer, 1000.0, due_in_days=-30)
+        disputed = self._post_invoice(self.customer, 300.0, due_in_days=-30)
+        still_open = self._post_invoice(self.customer, 500.0, due_in_days=-30)
+        run = self._plan()
+        reminder = run.reminder_ids
+        self.assertEqual(reminder.amount_residual, 1800.0)
+        self._register_payment(paid, amount=1000.0)
+        disputed.billing_is_disputed = True
+        run.action_approve()
+        run._send()
+        self.assertEqual(reminder.state, "sent")
+        self.assertEqual(reminder.line_ids.move_id, still_open)
+        self.assertEqual((reminder.amount_residual, reminder.amount_total), (500.0, 500.0))
+        self.assertNotIn(paid.name, self._mails(reminder).body_html)
+
+    def test_reminder_whose_invoices_were_paid_before_approval_is_cancelled_without_fee(self):
+        self.company.billing_dunning_fee_mode = "invoice"
+        invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-30)
+        self.Run._cron_dunning(self.company)
+        self.company.billing_dunning_approval = True
+        with freeze_time(self.today + timedelta(days=10)):
+            run = self._plan()
+        second = run.reminder_ids
+        self.assertEqual((second.level_id, second.fee_amount), (self.level_2, 100.0))
+        self._register_payment(invoice, amount=1000.0)
+        with freeze_time(self.today + timedelta(days=12)):
+            run.action_approve()
+            run._send()
+        self.assertEqual(second.state, "cancelled")
+        self.assertFalse(second.fee_move_id, "no fee for an invoice paid before the reminder went out")
+        self.assertFalse(self._mails(second))
+        self.assertIn("Cancelled before sending", second.message_ids[0].body)
+
     def _queries_to_cancel(self, count):
         run = self._plan_for_new_customers(count)
         before = self.env.cr.sql_log_count

@@ -6,3 +6,4 @@ from . import sql_arrays
 from . import chatter
 from . import activities
 from . import relations
+from . import dunning_sql
