@@ -31,7 +31,7 @@ class BillingDunningPolicy(models.Model):
         "A company has one default dunning policy.",
     )
 
-    @api.constrains("level_ids")
+    @api.constrains("level_ids", "company_id")
     def _check_legal_limits(self):
         """The ladder of levels must stay within the company's law."""
         for policy in self:
@@ -79,7 +79,7 @@ class BillingDunningPolicy(models.Model):
             partners.with_company(company)
             .with_context(active_test=False)
             ._read_group(
-                [("id", "in", partners.ids), ("billing_dunning_policy_id", "!=", False)],
+                [("id", "in", partners.ids), ("billing_dunning_policy_id.company_id", "=", company.id)],
                 ["billing_dunning_policy_id"],
                 ["id:array_agg"],
             )

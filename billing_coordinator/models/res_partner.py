@@ -136,6 +136,7 @@ class ResPartner(models.Model):
         "billing.dunning.policy",
         string="Dunning Policy",
         company_dependent=True,
+        check_company=True,
         tracking=True,
         help="How this customer is reminded in the current company; empty: the company's default policy.",
     )

@@ -1,6 +1,6 @@
 from datetime import date, timedelta
 
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 
 from ..tools.dunning_rules import PlannedLevel, check_policy_levels, fee_allowed
@@ -84,3 +84,25 @@ class TestDunningLimits(DunningCommon):
         with mute_logger("odoo.sql_db"), self.assertRaises(UniqueViolation), self.env.cr.savepoint():
             self._make_policy(self.company)
             self.env.flush_all()
+
+    def test_customer_gets_no_policy_of_another_company(self):
+        sweden = self.env["res.company"].create({"name": "Sverige AB", "currency_id": self.eur.id})
+        self.company.billing_legal_profile = "dk"
+        sweden.billing_legal_profile = "none"
+        swedish = self._make_policy(sweden, default=False)
+        swedish.level_ids.sorted("sequence")[1].fee_amount = 250.0
+        customer = self.customer.with_context(allowed_company_ids=(self.company | sweden).ids)
+        with self.assertRaisesRegex(UserError, "company"):
+            customer.billing_dunning_policy_id = swedish
+        # a choice stored before this check is ignored: the company's default applies
+        self.env.cr.execute(
+            "UPDATE res_partner SET billing_dunning_policy_id = jsonb_build_object(%s::text, %s) "
+            "WHERE id = %s",
+            [self.company.id, swedish.id, self.customer.id],
+        )
+        self.customer.invalidate_recordset()
+        policies = self.env["billing.dunning.policy"]._policies_for_partners(self.customer, self.company)
+        self.assertEqual(policies[self.customer.id], self.policy)
+        # nor a policy moved into a Danish company with a fee Danish law forbids
+        with self.assertRaisesRegex(ValidationError, "Renteloven §9b"):
+            swedish.company_id = self.company
