@@ -65,12 +65,22 @@ class BillingPromise(models.Model):
             grace = promise.company_id.billing_promise_grace_days
             promise.date_end = promise.date and promise.date + timedelta(days=grace)
 
-    @api.depends("move_ids.amount_residual", "residual_at_promise")
+    @api.depends("move_ids.amount_residual", "residual_at_promise", "currency_id")
     def _compute_amount_paid(self):
         for promise in self:
-            promise.amount_paid = promise.residual_at_promise - sum(
-                promise.move_ids.mapped("amount_residual")
-            )
+            promise.amount_paid = promise.residual_at_promise - promise._residual()
+
+    def _residual(self):
+        """What the promise's invoices still owe, in the promise's currency (an
+        invoice in another currency at today's rate)."""
+        self.ensure_one()
+        company, today = self.company_id, fields.Date.context_today(self)
+        return sum(
+            move.amount_residual
+            if move.currency_id == self.currency_id
+            else company.currency_id._convert(move.amount_residual_signed, self.currency_id, company, today)
+            for move in self.move_ids
+        )
 
     @api.depends("partner_id", "amount", "date")
     def _compute_display_name(self):
@@ -89,7 +99,7 @@ class BillingPromise(models.Model):
     def create(self, vals_list):
         promises = super().create(vals_list)
         for promise in promises:
-            promise.residual_at_promise = sum(promise.move_ids.mapped("amount_residual"))
+            promise.residual_at_promise = promise._residual()
         promises._note_customers(
             lambda promise: self.env._(
                 "Promise to pay %(amount)s %(currency)s by %(date)s: dunning paused for %(invoices)s.",

@@ -29,6 +29,15 @@ class TestDunningPromise(DunningCommon):
         self.assertEqual(promise.state, "kept")
         self.assertEqual(self.customer.billing_promise_kept_rate, 100.0)
 
+    def test_promise_in_kroner_on_a_euro_invoice_is_kept_when_the_invoice_is_paid(self):
+        invoice = self._post_invoice(self.customer, 100.0, due_in_days=-30, currency=self.eur)
+        promise = self._promise(invoice, 750.0, in_days=5)  # 100 EUR at 7.50 DKK
+        self.assertEqual((promise.currency_id, promise.residual_at_promise), (self.dkk, 750.0))
+        self._register_payment(invoice, amount=100.0)
+        self.assertEqual(promise.amount_paid, 750.0)
+        promise.action_check()
+        self.assertEqual(promise.state, "kept")
+
     def test_broken_promise_resumes_dunning_at_the_next_level_with_an_activity(self):
         self.customer.with_company(self.company).billing_coordinator_id = self.coordinator
         invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-30)
