@@ -290,8 +290,10 @@ class BillingReminder(models.Model):
                 "to collection after it was planned."
             ),
         )
-        for reminder in touched - emptied:
-            reminder._refresh_company_amounts()
+        for run, reminders in (touched - emptied).grouped("run_id").items():
+            charges = run._charge_calculator()
+            for reminder in reminders:
+                reminder._refresh_company_amounts(charges)
         return self - emptied
 
     def _stale_lines(self):
@@ -312,12 +314,12 @@ class BillingReminder(models.Model):
         )
         return self.env["billing.reminder.line"].browse(row[0] for row in self.env.cr.fetchall())
 
-    def _refresh_company_amounts(self):
-        """Fee and company-currency figures of a reminder that lost invoices."""
+    def _refresh_company_amounts(self, charges):
+        """Fee and company-currency figures of a reminder that lost invoices
+        (``charges``: its run's ``DunningCharges``)."""
         self.ensure_one()
         if not self.line_ids.filtered("fee_charged"):
             self.fee_amount = 0.0
-        charges = self.run_id._charge_calculator()
         self.write({
             "amount_residual_company": sum(self.line_ids.move_id.mapped("amount_residual_signed")),
             "amount_charges_company": charges.convert(
