@@ -252,14 +252,23 @@ class BillingDiscrepancyResolution(models.AbstractModel):
     def _amount_line_vals(self, invoice, amount):
         """One line that totals ``amount`` with the taxes of the invoice's first line."""
         first = invoice.invoice_line_ids.filtered(lambda line: line.display_type == "product")[:1]
-        tax_factor = first.price_total / first.price_subtotal if first.price_subtotal else 1.0
+        price_unit = self._price_unit_totalling(amount, first.tax_ids, invoice)
         return {
             "name": self.reason or self.name,
             "quantity": 1,
-            "price_unit": invoice.currency_id.round(amount / tax_factor),
+            "price_unit": invoice.currency_id.round(price_unit),
             "account_id": first.account_id.id,
             "tax_ids": [Command.set(first.tax_ids.ids)],
         }
+
+    def _price_unit_totalling(self, amount, taxes, invoice):
+        """The unit price of one line with ``taxes`` that totals ``amount``: a
+        price-included tax is part of the price, an excluded one comes on top."""
+        total = taxes.compute_all(amount, currency=invoice.currency_id, partner=invoice.partner_id)[
+            "total_included"
+        ]
+        # percentage taxes grow with the price: scale it to the total asked for
+        return amount * amount / total
 
     def _create_correction_move(self, move_type, invoice, line_vals, target_total):
         move = self.env["account.move"].create({

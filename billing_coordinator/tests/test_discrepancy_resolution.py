@@ -50,6 +50,14 @@ class TestDiscrepancyResolution(DiscrepancyCommon):
     def _refunds(self, invoice):
         return self.env["account.move"].search([("reversed_entry_id", "=", invoice.id)])
 
+    def _post_taxed_invoice(self, amount, tax):
+        """A posted invoice of one line of ``amount`` with ``tax``."""
+        invoice = self._post_invoice(self.customer, amount, due_in_days=-10)
+        invoice.button_draft()
+        invoice.invoice_line_ids.tax_ids = tax
+        invoice.action_post()
+        return invoice
+
     # ------------------------------------------------------------------
     # disputes and credit notes
     # ------------------------------------------------------------------
@@ -69,6 +77,19 @@ class TestDiscrepancyResolution(DiscrepancyCommon):
         self.assertEqual(ticket.resolution_move_ids, credit_note)
         self.assertTrue(any(credit_note.name in str(msg.body) for msg in ticket.message_ids))
         self.assertFalse(invoice.billing_is_disputed)
+
+    def test_credit_note_of_an_amount_totals_the_amount_whatever_the_tax(self):
+        for price_include, invoice_total in (("tax_included", 1000.0), ("tax_excluded", 1250.0)):
+            with self.subTest(price_include=price_include):
+                tax = self.percent_tax(25.0, type_tax_use="sale", price_include_override=price_include)
+                invoice = self._post_taxed_invoice(1000.0, tax)
+                self.assertEqual(invoice.amount_total, invoice_total)
+                ticket = self._dispute(invoice, amount=200.0)
+                self._resolve(ticket, "credit_note", amount=200.0)
+                credit_note = self._refunds(invoice)
+                self.assertEqual((credit_note.state, credit_note.amount_total), ("posted", 200.0))
+                self.assertEqual(credit_note.invoice_line_ids.tax_ids, tax)
+                self.assertEqual(invoice.amount_residual, invoice_total - 200.0)
 
     def test_credit_note_of_disputed_lines(self):
         invoice = self._post_invoice(self.customer, 600.0, due_in_days=-10)
@@ -126,6 +147,17 @@ class TestDiscrepancyResolution(DiscrepancyCommon):
         self.assertEqual(correction.move_type, "out_invoice")
         self.assertEqual((correction.state, correction.amount_total), ("posted", 150.0))
         self.assertEqual(correction.partner_id, self.customer)
+
+    def test_correction_invoice_totals_the_amount_whatever_the_tax(self):
+        for price_include in ("tax_included", "tax_excluded"):
+            with self.subTest(price_include=price_include):
+                tax = self.percent_tax(25.0, type_tax_use="sale", price_include_override=price_include)
+                invoice = self._post_taxed_invoice(1000.0, tax)
+                ticket = self._dispute(invoice, amount=150.0, discrepancy_type="under_charge")
+                self._resolve(ticket, "correction_invoice", amount=150.0)
+                correction = ticket.resolution_move_ids
+                self.assertEqual((correction.state, correction.amount_total), ("posted", 150.0))
+                self.assertEqual(correction.invoice_line_ids.tax_ids, tax)
 
     def test_correction_invoice_only_for_under_charges(self):
         invoice = self._post_invoice(self.customer, 1000.0, due_in_days=5)
