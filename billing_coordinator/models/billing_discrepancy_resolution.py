@@ -38,10 +38,28 @@ class BillingDiscrepancyResolution(models.AbstractModel):
     # limits
     # ------------------------------------------------------------------
     def _allowed_amount(self, currency=None):
-        """The most any action may move for this ticket: its difference."""
+        """The most any action may move for this ticket: its difference, less what
+        its resolutions settled before it was reopened."""
         currency = currency or self.currency_id
-        return self.currency_id._convert(
+        difference = self.currency_id._convert(
             abs(self.difference), currency, self.company_id, fields.Date.context_today(self)
+        )
+        return max(difference - self._settled_amount(currency), 0.0)
+
+    def _settled_amount(self, currency):
+        """What the ticket's posted credit notes, correction invoices, write-offs
+        and refunds moved on the customer's account, in ``currency``."""
+        if self.detection_key:
+            # the detection keeps the difference of its tickets to what is still open
+            return 0.0
+        documents = (self.resolution_move_ids | self.resolution_payment_ids.move_id).filtered(
+            lambda move: move.state == "posted"
+        )
+        today = fields.Date.context_today(self)
+        return sum(
+            line.currency_id._convert(abs(line.amount_currency), currency, self.company_id, today)
+            for line in documents.line_ids
+            if line.account_type == "asset_receivable"
         )
 
     def _check_amount(self, amount, currency, *limits):
@@ -49,15 +67,28 @@ class BillingDiscrepancyResolution(models.AbstractModel):
         if currency.compare_amounts(amount, 0.0) <= 0:
             raise UserError(self.env._("The amount must be positive."))
         allowed = min([self._allowed_amount(currency), *limits])
-        if currency.compare_amounts(amount, allowed) > 0:
+        if currency.compare_amounts(amount, allowed) <= 0:
+            return
+        settled = self._settled_amount(currency)
+        if not currency.is_zero(settled):
             raise UserError(
                 self.env._(
-                    "%(amount)s is more than ticket %(name)s allows (%(allowed)s).",
+                    "%(amount)s is more than ticket %(name)s still allows (%(allowed)s): "
+                    "its earlier resolutions already settled %(settled)s.",
                     amount=currency.format(amount),
                     name=self.name,
                     allowed=currency.format(allowed),
+                    settled=currency.format(settled),
                 )
             )
+        raise UserError(
+            self.env._(
+                "%(amount)s is more than ticket %(name)s allows (%(allowed)s).",
+                amount=currency.format(amount),
+                name=self.name,
+                allowed=currency.format(allowed),
+            )
+        )
 
     def _check_invoice(self, invoice):
         if not invoice or invoice not in self.invoice_ids:

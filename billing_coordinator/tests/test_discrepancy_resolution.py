@@ -91,6 +91,25 @@ class TestDiscrepancyResolution(DiscrepancyCommon):
                 self.assertEqual(credit_note.invoice_line_ids.tax_ids, tax)
                 self.assertEqual(invoice.amount_residual, invoice_total - 200.0)
 
+    def test_reopened_ticket_cannot_settle_its_difference_twice(self):
+        invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-10)
+        ticket = self._dispute(invoice, amount=200.0)
+        self._resolve(ticket, "credit_note", amount=120.0)
+        ticket.with_user(self.coordinator).action_reopen()
+        with self.assertRaisesRegex(UserError, r"already settled .*120[.,]00"):
+            self._resolve(ticket, "credit_note", amount=200.0)
+        self.assertEqual(len(self._refunds(invoice)), 1, "no second credit note")
+        self.assertEqual(invoice.amount_residual, 880.0)
+        self.assertEqual(ticket.state, "new")
+        self._resolve(ticket, "credit_note", amount=80.0)  # what the first one left
+        self.assertEqual(sorted(self._refunds(invoice).mapped("amount_total")), [80.0, 120.0])
+        self.assertEqual(invoice.amount_residual, 800.0)
+        ticket.with_user(self.coordinator).action_reopen()
+        with self.assertRaisesRegex(UserError, r"already settled .*200[.,]00"):
+            self._resolve(ticket, "write_off", user=self.manager, amount=200.0)
+        self.assertEqual(invoice.amount_residual, 800.0)
+        self.assertEqual(ticket.state, "new")
+
     def test_credit_note_of_disputed_lines(self):
         invoice = self._post_invoice(self.customer, 600.0, due_in_days=-10)
         invoice.button_draft()
