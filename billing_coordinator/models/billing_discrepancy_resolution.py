@@ -3,6 +3,9 @@ from odoo.exceptions import AccessError, UserError
 from odoo.fields import Command
 
 MANAGER_GROUP = "billing_coordinator.group_billing_manager"
+# a credit note lowers what the customer owes; a write-off does that too, or keeps money we hold
+CREDIT_NOTE_TYPES = ("short_payment", "pricing_dispute", "over_charge", "other")
+WRITE_OFF_TYPES = (*CREDIT_NOTE_TYPES, "overpayment", "duplicate_payment", "unapplied_payment")
 
 
 class BillingDiscrepancyResolution(models.AbstractModel):
@@ -102,6 +105,14 @@ class BillingDiscrepancyResolution(models.AbstractModel):
     # the actions: each returns (moves, payments, summary)
     # ------------------------------------------------------------------
     def _resolve_by_credit_note(self, amount, invoice, lines):
+        if self.discrepancy_type not in CREDIT_NOTE_TYPES:
+            raise UserError(
+                self.env._(
+                    "A credit note lowers what the customer owes: "
+                    "it cannot resolve a ticket of type %(type)s.",
+                    type=self._get_type_label(),
+                )
+            )
         self._check_invoice(invoice)
         lines = lines or invoice.browse()
         if lines and lines.move_id != invoice:
@@ -199,6 +210,14 @@ class BillingDiscrepancyResolution(models.AbstractModel):
         return self.env["account.move"], refund, summary
 
     def _resolve_by_write_off(self, amount, account):
+        if self.discrepancy_type not in WRITE_OFF_TYPES:
+            raise UserError(
+                self.env._(
+                    "A write-off lowers what the customer owes or keeps money we hold: "
+                    "it cannot resolve a ticket of type %(type)s.",
+                    type=self._get_type_label(),
+                )
+            )
         account = account or self.company_id.billing_writeoff_account_id
         if not account:
             raise UserError(self.env._("Set a write-off account in the Billing settings first."))

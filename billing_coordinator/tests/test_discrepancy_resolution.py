@@ -178,6 +178,17 @@ class TestDiscrepancyResolution(DiscrepancyCommon):
                 self.assertEqual((correction.state, correction.amount_total), ("posted", 150.0))
                 self.assertEqual(correction.invoice_line_ids.tax_ids, tax)
 
+    def test_under_charge_is_neither_credited_nor_written_off(self):
+        invoice = self._post_invoice(self.customer, 1000.0, due_in_days=5)
+        ticket = self._dispute(invoice, amount=150.0, discrepancy_type="under_charge")
+        with self.assertRaisesRegex(UserError, "cannot resolve a ticket of type Under-charge"):
+            self._resolve(ticket, "credit_note", amount=150.0)
+        with self.assertRaisesRegex(UserError, "cannot resolve a ticket of type Under-charge"):
+            self._resolve(ticket, "write_off", user=self.manager, amount=150.0)
+        self.assertFalse(self._refunds(invoice))
+        self.assertEqual(invoice.amount_residual, 1000.0)
+        self.assertEqual(ticket.state, "new")
+
     def test_correction_invoice_only_for_under_charges(self):
         invoice = self._post_invoice(self.customer, 1000.0, due_in_days=5)
         ticket = self._dispute(invoice, amount=100.0)
