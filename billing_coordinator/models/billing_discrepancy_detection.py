@@ -152,7 +152,7 @@ class BillingDiscrepancyDetection(models.AbstractModel):
 
     def _short_payments_sql(self, companies, partners):
         """Invoices partly paid, last paid more than N days ago, with a residual
-        above tolerance."""
+        above tolerance; not those disputed: their dispute ticket holds the difference."""
         return SQL(
             """
             SELECT move.id, move.company_id, move.commercial_partner_id AS partner_id,
@@ -176,6 +176,7 @@ class BillingDiscrepancyDetection(models.AbstractModel):
              WHERE move.move_type = 'out_invoice'
                AND move.state = 'posted'
                AND move.payment_state = 'partial'
+               AND move.billing_is_disputed IS NOT TRUE
                AND move.company_id = ANY(%(companies)s)
                %(partner_filter)s
                AND paid.paid_on <= %(today)s::date - COALESCE(company.billing_discrepancy_days, 0)

@@ -52,6 +52,23 @@ class TestDiscrepancyDetection(DiscrepancyCommon):
         self.assertAlmostEqual(ticket.difference, 300.0)
         self.assertAlmostEqual(ticket.difference_company, 150.0)
 
+    def test_disputed_short_payment_gets_no_second_ticket(self):
+        invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-20)
+        self._pay(invoice, 800.0, days_ago=3)
+        dispute = self.Ticket.create({
+            "discrepancy_type": "pricing_dispute",
+            "partner_id": self.customer.id,
+            "invoice_ids": [Command.set(invoice.ids)],
+            "expected_amount": 1000.0,
+            "received_amount": 800.0,
+        })  # fmt: skip
+        self.company.billing_discrepancy_days = 2  # the payment is old enough now
+        self._detect()
+        self.assertEqual(self._tickets(), dispute, "the dispute is the one ticket for the 200")
+        dispute.action_cancel()
+        self._detect()
+        self.assertEqual(self._tickets("short_payment").invoice_ids, invoice, "undisputed, it is short again")
+
     # ------------------------------------------------------------------
     # overpayment, duplicate, unapplied
     # ------------------------------------------------------------------
