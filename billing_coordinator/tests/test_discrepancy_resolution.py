@@ -110,6 +110,15 @@ class TestDiscrepancyResolution(DiscrepancyCommon):
         self.assertEqual(invoice.amount_residual, 800.0)
         self.assertEqual(ticket.state, "new")
 
+    def test_credit_note_resolution_opens_no_short_payment_ticket(self):
+        self.company.billing_discrepancy_days = 0
+        invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-10)
+        ticket = self._dispute(invoice, amount=200.0)
+        self._resolve(ticket, "credit_note", amount=200.0)
+        self.assertEqual(invoice.payment_state, "partial")
+        self._detect()
+        self.assertEqual(self._tickets(), ticket, "the customer paid nothing yet: nothing paid short")
+
     def test_credit_note_of_disputed_lines(self):
         invoice = self._post_invoice(self.customer, 600.0, due_in_days=-10)
         invoice.button_draft()
