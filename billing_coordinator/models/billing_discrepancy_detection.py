@@ -152,32 +152,41 @@ class BillingDiscrepancyDetection(models.AbstractModel):
 
     def _short_payments_sql(self, companies, partners):
         """Invoices partly paid, last paid more than N days ago, with a residual
-        above tolerance."""
+        above tolerance; not those disputed: their dispute ticket holds the difference.
+        Only payments and bank statement lines pay: what a credit note or another
+        entry settled is no longer claimed, and is left out of expected and received."""
         return SQL(
             """
             SELECT move.id, move.company_id, move.commercial_partner_id AS partner_id,
-                   move.currency_id, move.amount_total AS expected_amount,
-                   move.amount_total - move.amount_residual AS received_amount,
+                   move.currency_id, move.amount_total - paid.credited AS expected_amount,
+                   paid.received AS received_amount,
                    ARRAY[move.id] AS invoice_ids, COALESCE(paid.payment_ids, ARRAY[]::int[]) AS payment_ids
               FROM account_move move
               JOIN res_company company ON company.id = move.company_id
              -- the partly paid invoices first, then only the reconciliations of
-             -- their debit (receivable) lines
+             -- their debit (receivable) lines, in the invoice's currency
              CROSS JOIN LATERAL (
-                   SELECT MAX(part.max_date) AS paid_on,
-                          ARRAY_AGG(DISTINCT credit.payment_id)
-                              FILTER (WHERE credit.payment_id IS NOT NULL) AS payment_ids
-                     FROM account_move_line debit
-                     JOIN account_partial_reconcile part ON part.debit_move_id = debit.id
-                     JOIN account_move_line credit ON credit.id = part.credit_move_id
-                    WHERE debit.move_id = move.id
-                      AND debit.balance > 0
+                   SELECT MAX(part.max_date) FILTER (WHERE part.paying) AS paid_on,
+                          COALESCE(SUM(part.amount) FILTER (WHERE part.paying), 0) AS received,
+                          COALESCE(SUM(part.amount) FILTER (WHERE NOT part.paying), 0) AS credited,
+                          ARRAY_AGG(DISTINCT part.payment_id)
+                              FILTER (WHERE part.payment_id IS NOT NULL) AS payment_ids
+                     FROM (SELECT part.max_date, part.debit_amount_currency AS amount, credit.payment_id,
+                                  credit.payment_id IS NOT NULL
+                                      OR credit.statement_line_id IS NOT NULL AS paying
+                             FROM account_move_line debit
+                             JOIN account_partial_reconcile part ON part.debit_move_id = debit.id
+                             JOIN account_move_line credit ON credit.id = part.credit_move_id
+                            WHERE debit.move_id = move.id
+                              AND debit.balance > 0) part
              ) paid
              WHERE move.move_type = 'out_invoice'
                AND move.state = 'posted'
                AND move.payment_state = 'partial'
+               AND move.billing_is_disputed IS NOT TRUE
                AND move.company_id = ANY(%(companies)s)
                %(partner_filter)s
+               -- no payment at all: no date, so never paid short
                AND paid.paid_on <= %(today)s::date - COALESCE(company.billing_discrepancy_days, 0)
                AND move.amount_residual_signed > %(tolerance)s
             """,

@@ -3,6 +3,9 @@ from odoo.exceptions import AccessError, UserError
 from odoo.fields import Command
 
 MANAGER_GROUP = "billing_coordinator.group_billing_manager"
+# a credit note lowers what the customer owes; a write-off does that too, or keeps money we hold
+CREDIT_NOTE_TYPES = ("short_payment", "pricing_dispute", "over_charge", "other")
+WRITE_OFF_TYPES = (*CREDIT_NOTE_TYPES, "overpayment", "duplicate_payment", "unapplied_payment")
 
 
 class BillingDiscrepancyResolution(models.AbstractModel):
@@ -38,10 +41,28 @@ class BillingDiscrepancyResolution(models.AbstractModel):
     # limits
     # ------------------------------------------------------------------
     def _allowed_amount(self, currency=None):
-        """The most any action may move for this ticket: its difference."""
+        """The most any action may move for this ticket: its difference, less what
+        its resolutions settled before it was reopened."""
         currency = currency or self.currency_id
-        return self.currency_id._convert(
+        difference = self.currency_id._convert(
             abs(self.difference), currency, self.company_id, fields.Date.context_today(self)
+        )
+        return max(difference - self._settled_amount(currency), 0.0)
+
+    def _settled_amount(self, currency):
+        """What the ticket's posted credit notes, correction invoices, write-offs
+        and refunds moved on the customer's account, in ``currency``."""
+        if self.detection_key:
+            # the detection keeps the difference of its tickets to what is still open
+            return 0.0
+        documents = (self.resolution_move_ids | self.resolution_payment_ids.move_id).filtered(
+            lambda move: move.state == "posted"
+        )
+        today = fields.Date.context_today(self)
+        return sum(
+            line.currency_id._convert(abs(line.amount_currency), currency, self.company_id, today)
+            for line in documents.line_ids
+            if line.account_type == "asset_receivable"
         )
 
     def _check_amount(self, amount, currency, *limits):
@@ -49,15 +70,28 @@ class BillingDiscrepancyResolution(models.AbstractModel):
         if currency.compare_amounts(amount, 0.0) <= 0:
             raise UserError(self.env._("The amount must be positive."))
         allowed = min([self._allowed_amount(currency), *limits])
-        if currency.compare_amounts(amount, allowed) > 0:
+        if currency.compare_amounts(amount, allowed) <= 0:
+            return
+        settled = self._settled_amount(currency)
+        if not currency.is_zero(settled):
             raise UserError(
                 self.env._(
-                    "%(amount)s is more than ticket %(name)s allows (%(allowed)s).",
+                    "%(amount)s is more than ticket %(name)s still allows (%(allowed)s): "
+                    "its earlier resolutions already settled %(settled)s.",
                     amount=currency.format(amount),
                     name=self.name,
                     allowed=currency.format(allowed),
+                    settled=currency.format(settled),
                 )
             )
+        raise UserError(
+            self.env._(
+                "%(amount)s is more than ticket %(name)s allows (%(allowed)s).",
+                amount=currency.format(amount),
+                name=self.name,
+                allowed=currency.format(allowed),
+            )
+        )
 
     def _check_invoice(self, invoice):
         if not invoice or invoice not in self.invoice_ids:
@@ -71,6 +105,14 @@ class BillingDiscrepancyResolution(models.AbstractModel):
     # the actions: each returns (moves, payments, summary)
     # ------------------------------------------------------------------
     def _resolve_by_credit_note(self, amount, invoice, lines):
+        if self.discrepancy_type not in CREDIT_NOTE_TYPES:
+            raise UserError(
+                self.env._(
+                    "A credit note lowers what the customer owes: "
+                    "it cannot resolve a ticket of type %(type)s.",
+                    type=self._get_type_label(),
+                )
+            )
         self._check_invoice(invoice)
         lines = lines or invoice.browse()
         if lines and lines.move_id != invoice:
@@ -168,6 +210,14 @@ class BillingDiscrepancyResolution(models.AbstractModel):
         return self.env["account.move"], refund, summary
 
     def _resolve_by_write_off(self, amount, account):
+        if self.discrepancy_type not in WRITE_OFF_TYPES:
+            raise UserError(
+                self.env._(
+                    "A write-off lowers what the customer owes or keeps money we hold: "
+                    "it cannot resolve a ticket of type %(type)s.",
+                    type=self._get_type_label(),
+                )
+            )
         account = account or self.company_id.billing_writeoff_account_id
         if not account:
             raise UserError(self.env._("Set a write-off account in the Billing settings first."))
@@ -252,14 +302,23 @@ class BillingDiscrepancyResolution(models.AbstractModel):
     def _amount_line_vals(self, invoice, amount):
         """One line that totals ``amount`` with the taxes of the invoice's first line."""
         first = invoice.invoice_line_ids.filtered(lambda line: line.display_type == "product")[:1]
-        tax_factor = first.price_total / first.price_subtotal if first.price_subtotal else 1.0
+        price_unit = self._price_unit_totalling(amount, first.tax_ids, invoice)
         return {
             "name": self.reason or self.name,
             "quantity": 1,
-            "price_unit": invoice.currency_id.round(amount / tax_factor),
+            "price_unit": invoice.currency_id.round(price_unit),
             "account_id": first.account_id.id,
             "tax_ids": [Command.set(first.tax_ids.ids)],
         }
+
+    def _price_unit_totalling(self, amount, taxes, invoice):
+        """The unit price of one line with ``taxes`` that totals ``amount``: a
+        price-included tax is part of the price, an excluded one comes on top."""
+        total = taxes.compute_all(amount, currency=invoice.currency_id, partner=invoice.partner_id)[
+            "total_included"
+        ]
+        # percentage taxes grow with the price: scale it to the total asked for
+        return amount * amount / total
 
     def _create_correction_move(self, move_type, invoice, line_vals, target_total):
         move = self.env["account.move"].create({

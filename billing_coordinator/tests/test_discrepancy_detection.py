@@ -52,6 +52,77 @@ class TestDiscrepancyDetection(DiscrepancyCommon):
         self.assertAlmostEqual(ticket.difference, 300.0)
         self.assertAlmostEqual(ticket.difference_company, 150.0)
 
+    def test_disputed_short_payment_gets_no_second_ticket(self):
+        invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-20)
+        self._pay(invoice, 800.0, days_ago=3)
+        dispute = self.Ticket.create({
+            "discrepancy_type": "pricing_dispute",
+            "partner_id": self.customer.id,
+            "invoice_ids": [Command.set(invoice.ids)],
+            "expected_amount": 1000.0,
+            "received_amount": 800.0,
+        })  # fmt: skip
+        self.company.billing_discrepancy_days = 2  # the payment is old enough now
+        self._detect()
+        self.assertEqual(self._tickets(), dispute, "the dispute is the one ticket for the 200")
+        dispute.action_cancel()
+        self._detect()
+        self.assertEqual(self._tickets("short_payment").invoice_ids, invoice, "undisputed, it is short again")
+
+    def _credit(self, invoice, amount):
+        """A credit note of ``amount`` for ``invoice``, applied to it."""
+        credit_note = self.env["account.move"].create({
+            "move_type": "out_refund",
+            "partner_id": invoice.partner_id.id,
+            "invoice_date": self.today,
+            "reversed_entry_id": invoice.id,
+            "invoice_line_ids": [
+                Command.create({"name": "Rabat", "quantity": 1, "price_unit": amount, "tax_ids": []})
+            ],
+        })  # fmt: skip
+        credit_note.action_post()
+        (invoice | credit_note).line_ids.filtered(
+            lambda line: line.account_type == "asset_receivable"
+        ).reconcile()
+        return credit_note
+
+    def test_a_credit_note_is_no_payment(self):
+        self.company.billing_discrepancy_days = 0
+        credited = self._post_invoice(self.customer, 1000.0, due_in_days=-20)
+        self._credit(credited, 300.0)
+        self.assertEqual(credited.payment_state, "partial")
+        self._detect()
+        self.assertFalse(self._tickets("short_payment"), "nothing paid, nothing paid short")
+
+    def test_short_payment_leaves_credited_amounts_out(self):
+        invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-20)
+        self._credit(invoice, 300.0)
+        payment = self._pay(invoice, 500.0, days_ago=15)
+        self._detect()
+        ticket = self._tickets("short_payment")
+        self.assertEqual(ticket.payment_ids, payment)
+        self.assertEqual((ticket.expected_amount, ticket.received_amount, ticket.difference), (700, 500, 200))
+
+    def test_a_bank_statement_line_pays(self):
+        invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-20)
+        bank_line = self.env["account.bank.statement.line"].create({
+            "journal_id": self.company_data["default_journal_bank"].id,
+            "partner_id": self.customer.id,
+            "date": self.today - timedelta(days=15),
+            "payment_ref": invoice.name,
+            "amount": 600.0,
+            "counterpart_account_id": self.company_data["default_account_receivable"].id,
+        })  # fmt: skip
+        (invoice | bank_line.move_id).line_ids.filtered(
+            lambda line: line.account_type == "asset_receivable"
+        ).reconcile()
+        self._detect()
+        ticket = self._tickets("short_payment")
+        self.assertEqual(ticket.invoice_ids, invoice)
+        self.assertEqual(
+            (ticket.expected_amount, ticket.received_amount, ticket.difference), (1000, 600, 400)
+        )
+
     # ------------------------------------------------------------------
     # overpayment, duplicate, unapplied
     # ------------------------------------------------------------------

@@ -50,6 +50,14 @@ class TestDiscrepancyResolution(DiscrepancyCommon):
     def _refunds(self, invoice):
         return self.env["account.move"].search([("reversed_entry_id", "=", invoice.id)])
 
+    def _post_taxed_invoice(self, amount, tax):
+        """A posted invoice of one line of ``amount`` with ``tax``."""
+        invoice = self._post_invoice(self.customer, amount, due_in_days=-10)
+        invoice.button_draft()
+        invoice.invoice_line_ids.tax_ids = tax
+        invoice.action_post()
+        return invoice
+
     # ------------------------------------------------------------------
     # disputes and credit notes
     # ------------------------------------------------------------------
@@ -69,6 +77,47 @@ class TestDiscrepancyResolution(DiscrepancyCommon):
         self.assertEqual(ticket.resolution_move_ids, credit_note)
         self.assertTrue(any(credit_note.name in str(msg.body) for msg in ticket.message_ids))
         self.assertFalse(invoice.billing_is_disputed)
+
+    def test_credit_note_of_an_amount_totals_the_amount_whatever_the_tax(self):
+        for price_include, invoice_total in (("tax_included", 1000.0), ("tax_excluded", 1250.0)):
+            with self.subTest(price_include=price_include):
+                tax = self.percent_tax(25.0, type_tax_use="sale", price_include_override=price_include)
+                invoice = self._post_taxed_invoice(1000.0, tax)
+                self.assertEqual(invoice.amount_total, invoice_total)
+                ticket = self._dispute(invoice, amount=200.0)
+                self._resolve(ticket, "credit_note", amount=200.0)
+                credit_note = self._refunds(invoice)
+                self.assertEqual((credit_note.state, credit_note.amount_total), ("posted", 200.0))
+                self.assertEqual(credit_note.invoice_line_ids.tax_ids, tax)
+                self.assertEqual(invoice.amount_residual, invoice_total - 200.0)
+
+    def test_reopened_ticket_cannot_settle_its_difference_twice(self):
+        invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-10)
+        ticket = self._dispute(invoice, amount=200.0)
+        self._resolve(ticket, "credit_note", amount=120.0)
+        ticket.with_user(self.coordinator).action_reopen()
+        with self.assertRaisesRegex(UserError, r"already settled .*120[.,]00"):
+            self._resolve(ticket, "credit_note", amount=200.0)
+        self.assertEqual(len(self._refunds(invoice)), 1, "no second credit note")
+        self.assertEqual(invoice.amount_residual, 880.0)
+        self.assertEqual(ticket.state, "new")
+        self._resolve(ticket, "credit_note", amount=80.0)  # what the first one left
+        self.assertEqual(sorted(self._refunds(invoice).mapped("amount_total")), [80.0, 120.0])
+        self.assertEqual(invoice.amount_residual, 800.0)
+        ticket.with_user(self.coordinator).action_reopen()
+        with self.assertRaisesRegex(UserError, r"already settled .*200[.,]00"):
+            self._resolve(ticket, "write_off", user=self.manager, amount=200.0)
+        self.assertEqual(invoice.amount_residual, 800.0)
+        self.assertEqual(ticket.state, "new")
+
+    def test_credit_note_resolution_opens_no_short_payment_ticket(self):
+        self.company.billing_discrepancy_days = 0
+        invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-10)
+        ticket = self._dispute(invoice, amount=200.0)
+        self._resolve(ticket, "credit_note", amount=200.0)
+        self.assertEqual(invoice.payment_state, "partial")
+        self._detect()
+        self.assertEqual(self._tickets(), ticket, "the customer paid nothing yet: nothing paid short")
 
     def test_credit_note_of_disputed_lines(self):
         invoice = self._post_invoice(self.customer, 600.0, due_in_days=-10)
@@ -126,6 +175,28 @@ class TestDiscrepancyResolution(DiscrepancyCommon):
         self.assertEqual(correction.move_type, "out_invoice")
         self.assertEqual((correction.state, correction.amount_total), ("posted", 150.0))
         self.assertEqual(correction.partner_id, self.customer)
+
+    def test_correction_invoice_totals_the_amount_whatever_the_tax(self):
+        for price_include in ("tax_included", "tax_excluded"):
+            with self.subTest(price_include=price_include):
+                tax = self.percent_tax(25.0, type_tax_use="sale", price_include_override=price_include)
+                invoice = self._post_taxed_invoice(1000.0, tax)
+                ticket = self._dispute(invoice, amount=150.0, discrepancy_type="under_charge")
+                self._resolve(ticket, "correction_invoice", amount=150.0)
+                correction = ticket.resolution_move_ids
+                self.assertEqual((correction.state, correction.amount_total), ("posted", 150.0))
+                self.assertEqual(correction.invoice_line_ids.tax_ids, tax)
+
+    def test_under_charge_is_neither_credited_nor_written_off(self):
+        invoice = self._post_invoice(self.customer, 1000.0, due_in_days=5)
+        ticket = self._dispute(invoice, amount=150.0, discrepancy_type="under_charge")
+        with self.assertRaisesRegex(UserError, "cannot resolve a ticket of type Under-charge"):
+            self._resolve(ticket, "credit_note", amount=150.0)
+        with self.assertRaisesRegex(UserError, "cannot resolve a ticket of type Under-charge"):
+            self._resolve(ticket, "write_off", user=self.manager, amount=150.0)
+        self.assertFalse(self._refunds(invoice))
+        self.assertEqual(invoice.amount_residual, 1000.0)
+        self.assertEqual(ticket.state, "new")
 
     def test_correction_invoice_only_for_under_charges(self):
         invoice = self._post_invoice(self.customer, 1000.0, due_in_days=5)

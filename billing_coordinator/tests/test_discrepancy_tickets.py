@@ -43,6 +43,20 @@ class TestDiscrepancyTickets(DiscrepancyCommon):
         self.assertFalse(invoice.billing_is_disputed)
         self.assertEqual(invoice.with_user(self.coordinator).billing_discrepancy_count, 0)
 
+    def test_under_charge_may_exceed_the_invoice_total(self):
+        invoice = self._post_invoice(self.customer, 1000.0, due_in_days=5)
+        action = invoice.with_user(self.coordinator).action_billing_dispute()
+        wizard = self.env[action["res_model"]].with_user(self.coordinator).with_context(**action["context"])
+        with Form(wizard) as form:
+            form.discrepancy_type = "under_charge"
+            form.amount = 1500.0
+            form.reason = "Timerne blev faktureret til halv pris"
+        ticket = self.Ticket.browse(form.record.action_open_ticket()["res_id"])
+        self.assertEqual(
+            (ticket.expected_amount, ticket.received_amount, ticket.difference), (2500.0, 1000.0, 1500.0)
+        )
+        self.assertEqual(ticket.invoice_ids, invoice)
+
     def test_tickets_opened_together_get_consecutive_references(self):
         tickets = self.Ticket.create([
             {"discrepancy_type": "other", "partner_id": self.customer.id} for _index in range(3)

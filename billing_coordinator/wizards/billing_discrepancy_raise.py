@@ -55,7 +55,7 @@ class BillingDiscrepancyRaise(models.TransientModel):
             raise UserError(self.env._("Open the ticket from an invoice or a payment."))
         if self.currency_id.compare_amounts(self.amount, 0.0) <= 0:
             raise UserError(self.env._("The disputed amount must be positive."))
-        if self.invoice_id and self.currency_id.compare_amounts(self.amount, self.document_amount) > 0:
+        if self._amount_exceeds_invoice():
             raise UserError(self.env._("The disputed amount cannot exceed the invoice total."))
         ticket = self.env["billing.discrepancy"].create(self._ticket_vals())
         return {
@@ -64,6 +64,14 @@ class BillingDiscrepancyRaise(models.TransientModel):
             "res_id": ticket.id,
             "view_mode": "form",
         }
+
+    def _amount_exceeds_invoice(self):
+        # what an under-charge misses comes on top of the invoice: it has no cap
+        return (
+            self.invoice_id
+            and self.discrepancy_type != "under_charge"
+            and self.currency_id.compare_amounts(self.amount, self.document_amount) > 0
+        )
 
     def _ticket_vals(self):
         # under-charge: we charged less than due; otherwise the customer owes less

@@ -80,7 +80,8 @@ class BillingDiscrepancyResolve(models.TransientModel):
     @api.depends("discrepancy_id")
     def _compute_amount(self):
         for wizard in self:
-            wizard.amount = abs(wizard.discrepancy_id.difference)
+            ticket = wizard.discrepancy_id
+            wizard.amount = ticket._allowed_amount() if ticket else 0.0
 
     @api.depends("discrepancy_id")
     def _compute_writeoff_account_id(self):
