@@ -423,9 +423,16 @@ class BillingDiscrepancy(models.Model):
         return self._open_mail_composer("billing_coordinator.mail_template_billing_discrepancy_acknowledge")
 
     def action_ask_remittance(self):
+        """The ticket waits for the customer once the request is sent (see
+        ``message_post``), not when the composer opens: it may be discarded."""
         action = self._open_mail_composer("billing_coordinator.mail_template_billing_discrepancy_remittance")
-        self._move_to_state("waiting")
+        action["context"]["billing_wait_for_customer"] = True
         return action
+
+    def message_post(self, **kwargs):
+        if self.env.context.get("billing_wait_for_customer"):
+            self.filtered(lambda ticket: not ticket.is_closed)._move_to_state("waiting")
+        return super().message_post(**kwargs)
 
     def action_send_resolution(self):
         return self._open_mail_composer("billing_coordinator.mail_template_billing_discrepancy_resolved")

@@ -38,6 +38,8 @@ class TestDiscrepancyCommunication(DiscrepancyCommon):
         invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-20)
         self._pay(invoice, 800.0, days_ago=15)
         ticket = self._tickets("short_payment")
+        ticket.with_user(self.coordinator).action_ask_remittance()  # the composer opened, then discarded
+        self.assertEqual(ticket.state, "new", "no request sent, nothing to wait for")
         message = self._send(ticket, "action_ask_remittance")
         self.assertEqual(ticket.state, "waiting")
         self.assertIn("800", message.body)
