@@ -825,6 +825,11 @@ class ResPartner(models.Model):
         for company, partners in partners_by_company.items():
             issues._refresh_for_partners(partners, company)
 
+    def _billing_named_as_duplicate_by(self):
+        """The partners whose duplicate issues, in any company, name one of these."""
+        issues = self.env["billing.data.issue"].sudo().search([("duplicate_partner_ids", "in", self.ids)])
+        return self.browse(issues.partner_id.ids)
+
     def _billing_invoice_email(self):
         """The address invoices go to: the profile's, the invoice contact's, or the customer's."""
         self.ensure_one()

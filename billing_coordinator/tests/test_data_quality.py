@@ -190,6 +190,19 @@ class TestDataQuality(AccountsCommon):
         self.env["billing.data.issue"].sudo()._cron_refresh_data_issues()
         self.assertFalse(self._issues(moved), "the nightly run clears them too")
 
+    def test_merging_duplicates_clears_their_duplicate_issues(self):
+        kept = self._good_customer()
+        merged = self._good_customer(vat=kept.vat)
+        same_email_as_merged = self._good_customer(email=merged.email)
+        kept.action_billing_refresh_data_issues()
+        self.assertEqual(self._issue_codes(kept), {"duplicate_vat"})
+        self.assertEqual(self._issue_codes(same_email_as_merged), {"duplicate_email"})
+        self.env["base.partner.merge.automatic.wizard"]._merge((kept + merged).ids, kept)
+        self.assertFalse(merged.exists())
+        self.assertFalse(self._issues(kept), "the kept customer has no duplicate left")
+        self.assertFalse(kept.with_user(self.coordinator).billing_has_data_issue)
+        self.assertFalse(self._issues(same_email_as_merged), "the kept customer keeps its own e-mail")
+
     def test_manager_switches_checks_on_and_off(self):
         customer = self._good_customer(lang=False)
         check = self._check("language").with_user(self.manager)
