@@ -108,7 +108,8 @@ class BillingDataIssue(models.Model):
         what they find: new issues created, solved ones removed, changed ones updated.
         Those no longer customers of ``company`` (archived, now a contact, moved to
         another company) lose their issues there."""
-        partners = partners.with_company(company).exists()
+        # a shared customer is checked in companies the user may not work in
+        partners = partners.sudo().with_company(company).exists()
         if not partners:
             return
         customers = partners.filtered_domain(self._customer_domain(company))
@@ -184,8 +185,7 @@ class BillingDataIssue(models.Model):
         """
         cron = self.env["ir.cron"]
         today = fields.Date.context_today(self)
-        checked = self.env["billing.data.check"].sudo()._read_group([("enabled", "=", True)], ["company_id"])
-        for (company,) in checked:
+        for company in self.env["billing.data.check"]._companies_checking():
             while True:
                 if not self._lock_company(company):
                     break

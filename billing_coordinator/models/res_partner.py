@@ -811,11 +811,14 @@ class ResPartner(models.Model):
 
     def _billing_refresh_data_issues(self):
         """Check these customers again: a customer of one company in that company,
-        a customer shared by all companies in the current one; and in every
-        company where they have issues (a customer moved away loses them)."""
+        a customer shared by all companies in every company that checks customers;
+        and in every company where they have issues (a customer moved away loses them)."""
         issues = self.env["billing.data.issue"].sudo()
         partners_by_company = defaultdict(lambda: self.browse())
-        for company, partners in self.grouped(lambda p: p.company_id or self.env.company).items():
+        shared = self.filtered(lambda partner: not partner.company_id)
+        for company in self.env["billing.data.check"]._companies_checking() if shared else ():
+            partners_by_company[company] |= shared
+        for company, partners in (self - shared).grouped("company_id").items():
             partners_by_company[company] |= partners
         with_issues = issues._read_group(
             [("partner_id", "in", self.ids)], ["company_id"], ["partner_id:array_agg"]

@@ -203,6 +203,18 @@ class TestDataQuality(AccountsCommon):
         self.assertFalse(kept.with_user(self.coordinator).billing_has_data_issue)
         self.assertFalse(self._issues(same_email_as_merged), "the kept customer keeps its own e-mail")
 
+    def test_a_shared_customer_is_checked_in_every_company(self):
+        self.company_b.sudo().billing_data_issue_policy = "block"
+        shared = self._good_customer(company_id=False, vat="DK12345675")
+        self.assertEqual(self._issue_codes(shared), {"vat"})
+        # (payment terms are per company: those typed in A are not B's)
+        self.assertEqual(self._issue_codes(shared, self.company_b), {"vat", "payment_terms"})
+        shared.with_user(self.coordinator).vat = "DK12345674"
+        self.assertFalse(self._issues(shared))
+        self.assertEqual(self._issue_codes(shared, self.company_b), {"payment_terms"})
+        invoice = self._post_invoice(shared, 100, company=self.company_b)
+        self.assertEqual(invoice.state, "posted", "company B no longer refuses the corrected customer")
+
     def test_manager_switches_checks_on_and_off(self):
         customer = self._good_customer(lang=False)
         check = self._check("language").with_user(self.manager)
