@@ -59,15 +59,21 @@ class BillingAssignmentRule(models.Model):
     @api.model
     def _assign_coordinators(self, partners):
         """Give each of ``partners`` (commercial customers without a coordinator)
-        the coordinator of the first matching rule of the current company."""
-        company = self.env.company
-        rules = self.sudo().search([("company_id", "=", company.id)])
-        if not partners or not rules:
-            return
+        the coordinator of the first matching rule of its company (of the current
+        company for a customer shared by all companies)."""
+        partners_by_company = partners.grouped(lambda partner: partner.company_id or self.env.company)
+        rules = self.sudo().search([("company_id", "in", [company.id for company in partners_by_company])])
+        rules_by_company = rules.grouped("company_id")
+        for company, company_partners in partners_by_company.items():
+            if company in rules_by_company:
+                rules_by_company[company]._assign_by_rules(company_partners, company)
+
+    def _assign_by_rules(self, partners, company):
+        """Give each of ``partners`` of ``company`` the coordinator of the first of these rules to match."""
         partners_by_user = defaultdict(list)
         turns = {}  # each round-robin rule's turns, read and locked once for the batch
         for partner in partners:
-            for rule in rules:
+            for rule in self:
                 user = rule._coordinator_for(partner, turns)
                 if user:
                     partners_by_user[user].append(partner.id)

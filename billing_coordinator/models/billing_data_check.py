@@ -84,6 +84,13 @@ class BillingDataCheck(models.Model):
     def _enabled_checks(self, company):
         return self.sudo().search([("company_id", "=", company.id), ("enabled", "=", True)])
 
+    @api.model
+    def _companies_checking(self):
+        """The companies with at least one check switched on (as superuser: also
+        those the user does not work in)."""
+        groups = self.sudo()._read_group([("enabled", "=", True)], ["company_id"])
+        return self.env["res.company"].sudo().browse(company.id for (company,) in groups)
+
     def _find_problems(self, partners, company):
         """``{partner_id: (detail, duplicate partner ids)}`` for the partners that fail this check."""
         self.ensure_one()

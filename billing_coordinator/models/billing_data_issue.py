@@ -105,13 +105,17 @@ class BillingDataIssue(models.Model):
     @api.model
     def _refresh_for_partners(self, partners, company):
         """Run the enabled checks of ``company`` on ``partners`` and store exactly
-        what they find: new issues created, solved ones removed, changed ones updated."""
-        partners = partners.with_company(company).exists()
+        what they find: new issues created, solved ones removed, changed ones updated.
+        Those no longer customers of ``company`` (archived, now a contact, moved to
+        another company) lose their issues there."""
+        # a shared customer is checked in companies the user may not work in
+        partners = partners.sudo().with_company(company).exists()
         if not partners:
             return
+        customers = partners.filtered_domain(self._customer_domain(company))
         found = {}
-        for check in self.env["billing.data.check"]._enabled_checks(company):
-            for partner_id, (detail, duplicate_ids) in check._find_problems(partners, company).items():
+        for check in self.env["billing.data.check"]._enabled_checks(company) if customers else ():
+            for partner_id, (detail, duplicate_ids) in check._find_problems(customers, company).items():
                 found[partner_id, check.id] = (detail, duplicate_ids)
         existing = self.search([("company_id", "=", company.id), ("partner_id", "in", partners.ids)])
         stale, details, duplicates = [], defaultdict(list), {}
@@ -140,10 +144,11 @@ class BillingDataIssue(models.Model):
             }
             for (partner_id, check_id), (detail, duplicate_ids) in found.items()
         ])  # fmt: skip
-        partners.with_company(company)._billing_activate_completed_onboarding()
+        customers._billing_activate_completed_onboarding()
 
     def _customer_domain(self, company):
         return [
+            ("active", "=", True),
             ("parent_id", "=", False),
             ("customer_rank", ">", 0),
             ("company_id", "in", [False, company.id]),
@@ -155,6 +160,14 @@ class BillingDataIssue(models.Model):
         partners = self.env["res.partner"].with_company(company).search(self._customer_domain(company))
         for start in range(0, len(partners), REFRESH_BATCH):
             self._refresh_for_partners(partners[start : start + REFRESH_BATCH], company)
+        self._remove_issues_of_former_customers(company)
+
+    def _remove_issues_of_former_customers(self, company):
+        """The issues of partners no longer customers of ``company``: archived,
+        now a contact, moved to another company."""
+        partners = self.env["res.partner"].with_context(active_test=False)
+        customers = partners._search(self._customer_domain(company))
+        self.search([("company_id", "=", company.id), ("partner_id", "not in", customers)]).unlink()
 
     @api.model
     def _refresh_company_ids(self, company_ids):
@@ -172,8 +185,7 @@ class BillingDataIssue(models.Model):
         """
         cron = self.env["ir.cron"]
         today = fields.Date.context_today(self)
-        checked = self.env["billing.data.check"].sudo()._read_group([("enabled", "=", True)], ["company_id"])
-        for (company,) in checked:
+        for company in self.env["billing.data.check"]._companies_checking():
             while True:
                 if not self._lock_company(company):
                     break
@@ -184,6 +196,7 @@ class BillingDataIssue(models.Model):
                     self._refresh_for_partners(batch, company)
                     company.billing_data_check_cursor = batch[-1].id
                 else:
+                    self._remove_issues_of_former_customers(company)
                     company.write({"billing_data_check_date": today, "billing_data_check_cursor": 0})
                 if cron._commit_progress(len(batch)) <= 0:
                     return

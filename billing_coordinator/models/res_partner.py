@@ -77,6 +77,8 @@ DATA_CHECKED_FIELDS = {
     "bank_ids",
     "is_company",
     "parent_id",
+    "active",
+    "company_id",
     "customer_rank",
     "property_payment_term_id",
     "billing_invoice_email",
@@ -702,6 +704,8 @@ class ResPartner(models.Model):
 
     def write(self, vals):
         to_check = self._billing_to_check_after_write(vals)
+        # archived, made a contact or moved, a customer is refreshed to lose its issues
+        customers_before = to_check._billing_customers()
         coordinators_before = (
             {partner.id: partner.billing_coordinator_id.id for partner in self}
             if "billing_coordinator_id" in vals
@@ -711,7 +715,8 @@ class ResPartner(models.Model):
         if vals.get("billing_onboarding_welcome_sent"):
             self._billing_activate_completed_onboarding()
         if to_check:
-            to_check.commercial_partner_id._billing_customers()._billing_refresh_data_issues()
+            customers_after = to_check.commercial_partner_id._billing_customers()
+            (customers_before | customers_after)._billing_refresh_data_issues()
         if coordinators_before:
             self.env["billing.discrepancy"]._follow_coordinator_change(coordinators_before)
         return result
@@ -807,10 +812,27 @@ class ResPartner(models.Model):
 
     def _billing_refresh_data_issues(self):
         """Check these customers again: a customer of one company in that company,
-        a customer shared by all companies in the current one."""
+        a customer shared by all companies in every company that checks customers;
+        and in every company where they have issues (a customer moved away loses them)."""
         issues = self.env["billing.data.issue"].sudo()
-        for company, partners in self.grouped(lambda p: p.company_id or self.env.company).items():
+        partners_by_company = defaultdict(lambda: self.browse())
+        shared = self.filtered(lambda partner: not partner.company_id)
+        for company in self.env["billing.data.check"]._companies_checking() if shared else ():
+            partners_by_company[company] |= shared
+        for company, partners in (self - shared).grouped("company_id").items():
+            partners_by_company[company] |= partners
+        with_issues = issues._read_group(
+            [("partner_id", "in", self.ids)], ["company_id"], ["partner_id:array_agg"]
+        )
+        for company, partner_ids in with_issues:
+            partners_by_company[company] |= self.browse(partner_ids)
+        for company, partners in partners_by_company.items():
             issues._refresh_for_partners(partners, company)
+
+    def _billing_named_as_duplicate_by(self):
+        """The partners whose duplicate issues, in any company, name one of these."""
+        issues = self.env["billing.data.issue"].sudo().search([("duplicate_partner_ids", "in", self.ids)])
+        return self.browse(issues.partner_id.ids)
 
     def _billing_invoice_email(self):
         """The address invoices go to: the profile's, the invoice contact's, or the customer's."""

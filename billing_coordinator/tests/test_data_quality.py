@@ -163,6 +163,58 @@ class TestDataQuality(AccountsCommon):
         contact.write({"email": "bog.kunde.dk"})
         self.assertEqual(self._issue_codes(customer), {"invoice_email"})
 
+    def test_archiving_detaching_or_moving_a_customer_clears_its_issues(self):
+        archived, detached, moved = (self._good_customer(lang=False) for _index in range(3))
+        parent = self._good_customer()
+        archived.with_user(self.coordinator).action_archive()
+        detached.with_user(self.coordinator).parent_id = parent
+        moved.company_id = self.company_b
+        issues = self.env["billing.data.issue"].with_user(self.coordinator)
+        gone = archived + detached + moved
+        self.assertFalse(issues.search([("partner_id", "in", gone.ids)]), "no customer of A any more")
+        self.assertIn("language", self._issue_codes(moved, self.company_b), "checked in its new company")
+
+    def test_checking_all_customers_clears_issues_of_those_no_longer_checked(self):
+        archived, detached, moved = (self._good_customer(lang=False) for _index in range(3))
+        parent = self._good_customer()
+        quiet = self.env["res.partner"].with_context(billing_skip_data_check=True)
+        quiet.browse(archived.id).action_archive()
+        quiet.browse(detached.id).parent_id = parent
+        self.assertEqual(len(self._issues(archived + detached)), 2, "written without checking")
+        self._check("language").with_user(self.manager).action_refresh_all()
+        self.assertFalse(self._issues(archived + detached), "Check All Customers Now clears them")
+        quiet.browse(moved.id).company_id = self.company_b
+        self.assertTrue(self._issues(moved))
+        self.startPatcher(patch.object(self.registry["ir.cron"], "_commit_progress", return_value=60.0))
+        self.company.sudo().billing_data_check_date = False
+        self.env["billing.data.issue"].sudo()._cron_refresh_data_issues()
+        self.assertFalse(self._issues(moved), "the nightly run clears them too")
+
+    def test_merging_duplicates_clears_their_duplicate_issues(self):
+        kept = self._good_customer()
+        merged = self._good_customer(vat=kept.vat)
+        same_email_as_merged = self._good_customer(email=merged.email)
+        kept.action_billing_refresh_data_issues()
+        self.assertEqual(self._issue_codes(kept), {"duplicate_vat"})
+        self.assertEqual(self._issue_codes(same_email_as_merged), {"duplicate_email"})
+        self.env["base.partner.merge.automatic.wizard"]._merge((kept + merged).ids, kept)
+        self.assertFalse(merged.exists())
+        self.assertFalse(self._issues(kept), "the kept customer has no duplicate left")
+        self.assertFalse(kept.with_user(self.coordinator).billing_has_data_issue)
+        self.assertFalse(self._issues(same_email_as_merged), "the kept customer keeps its own e-mail")
+
+    def test_a_shared_customer_is_checked_in_every_company(self):
+        self.company_b.sudo().billing_data_issue_policy = "block"
+        shared = self._good_customer(company_id=False, vat="DK12345675")
+        self.assertEqual(self._issue_codes(shared), {"vat"})
+        # (payment terms are per company: those typed in A are not B's)
+        self.assertEqual(self._issue_codes(shared, self.company_b), {"vat", "payment_terms"})
+        shared.with_user(self.coordinator).vat = "DK12345674"
+        self.assertFalse(self._issues(shared))
+        self.assertEqual(self._issue_codes(shared, self.company_b), {"payment_terms"})
+        invoice = self._post_invoice(shared, 100, company=self.company_b)
+        self.assertEqual(invoice.state, "posted", "company B no longer refuses the corrected customer")
+
     def test_manager_switches_checks_on_and_off(self):
         customer = self._good_customer(lang=False)
         check = self._check("language").with_user(self.manager)

@@ -81,6 +81,29 @@ class TestPortfolio(AccountsCommon):
         with self.assertRaises(UserError):
             self.rules.create({"name": "Incomplete", "rule_type": "country", "user_id": self.coordinator.id})
 
+    def test_rules_of_the_customers_company_apply(self):
+        self.rules.create({
+            "name": "Denmark",
+            "rule_type": "country",
+            "country_ids": [(6, 0, self.dk.ids)],
+            "user_id": self.coordinator.id,
+        })  # fmt: skip
+        self.env["billing.assignment.rule"].with_user(self.manager_b).create({
+            "name": "Danmark",
+            "rule_type": "country",
+            "country_ids": [(6, 0, self.dk.ids)],
+            "user_id": self.coordinator_b.id,
+        })  # fmt: skip
+        self.assertEqual(self.env.company, self.company, "working in company A")
+        typed_in_a = self.env["res.partner"].create([
+            self._good_customer_vals(company_id=self.company_b.id),
+            self._good_customer_vals(),
+        ])  # fmt: skip
+        customer_b, customer_a = typed_in_a
+        self.assertEqual(customer_b.with_user(self.coordinator_b).billing_coordinator_id, self.coordinator_b)
+        self.assertFalse(customer_b.with_company(self.company).billing_coordinator_id)
+        self.assertEqual(customer_a.with_user(self.coordinator).billing_coordinator_id, self.coordinator)
+
     def test_reassign_wizard_moves_a_portfolio_and_logs_it(self):
         mine = [self._good_customer(billing_coordinator_id=self.coordinator.id) for _i in range(3)]
         colleague = self._good_customer(billing_coordinator_id=self.coordinator_2.id)
