@@ -202,8 +202,10 @@ class BillingDataIssue(models.Model):
                     return
 
     def _lock_company(self, company):
+        # NO KEY: the rows that reference the company (invoices, customers...) take
+        # a key share lock to be inserted; FOR UPDATE would hold them up all batch
         rows = self.env.execute_query(
-            SQL("SELECT id FROM res_company WHERE id = %s FOR UPDATE SKIP LOCKED", company.id)
+            SQL("SELECT id FROM res_company WHERE id = %s FOR NO KEY UPDATE SKIP LOCKED", company.id)
         )
         if rows:
             company.invalidate_recordset(["billing_data_check_date", "billing_data_check_cursor"])

@@ -1,5 +1,6 @@
 from unittest.mock import patch
 
+from odoo import SUPERUSER_ID, api
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
@@ -359,3 +360,23 @@ class TestDataQuality(AccountsCommon):
         found = partners.search([("billing_has_data_issue", "=", False), ("id", "in", (good + bad).ids)])
         self.assertEqual(found, good)
         self.assertEqual(bad.with_user(self.coordinator).billing_data_issue_count, 1)
+
+    def test_nightly_check_and_users_of_the_company_do_not_hold_each_other_up(self):
+        cursors = [self.registry.cursor() for _worker in range(3)]
+        night, second_night, day = (api.Environment(cr, SUPERUSER_ID, {}) for cr in cursors)
+        try:
+            company = night.ref("base.main_company")
+            # inserting an invoice or a customer of the company locks its row in key share mode
+            # (the foreign-key check) until the user's transaction ends
+            day.cr.execute("SELECT id FROM res_company WHERE id = %s FOR KEY SHARE", [company.id])
+            self.assertTrue(night["billing.data.issue"]._lock_company(company))
+            self.assertFalse(
+                second_night["billing.data.issue"]._lock_company(company), "one nightly check at a time"
+            )
+            day.cr.rollback()
+            day.cr.execute("SELECT id FROM res_company WHERE id = %s FOR KEY SHARE NOWAIT", [company.id])
+            self.assertEqual(day.cr.fetchone(), (company.id,), "users go on while the check runs")
+        finally:
+            for cr in cursors:
+                cr.rollback()
+                cr.close()
