@@ -98,6 +98,7 @@ class AccountMove(models.Model):
         posting = self.with_context(billing_defer_newcomer_check=True)
         posted = super(AccountMove, posting)._post(soft=soft).with_env(self.env)
         new_customers = newcomers.filtered("customer_rank").commercial_partner_id._billing_customers()
+        new_customers._billing_assign_coordinators()
         new_customers._billing_refresh_data_issues()
         posted._billing_note_account_state()
         return posted

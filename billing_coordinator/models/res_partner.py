@@ -695,9 +695,7 @@ class ResPartner(models.Model):
     def create(self, vals_list):
         partners = super().create(vals_list)
         customers = partners._billing_customers()
-        if customers and not self.env.context.get("billing_skip_assignment"):
-            without_coordinator = customers.filtered(lambda p: not p.billing_coordinator_id)
-            self.env["billing.assignment.rule"]._assign_coordinators(without_coordinator)
+        customers._billing_assign_coordinators()
         if customers and not self.env.context.get("billing_skip_data_check"):
             customers._billing_refresh_data_issues()
         return partners
@@ -785,9 +783,12 @@ class ResPartner(models.Model):
 
     def _billing_request_credit_limit(self, amount):
         """Apply ``amount`` as credit limit, or park it for a manager's approval
-        when it is above the company's threshold."""
+        when it is above the company's threshold; none (0) keeps the company's
+        default limit."""
         company = self.env.company
         threshold = company.billing_credit_limit_threshold
+        if not amount:
+            return
         for partner in self:
             if not threshold or amount <= threshold:
                 partner.credit_limit = amount
@@ -805,6 +806,12 @@ class ResPartner(models.Model):
                 ),
                 user_id=company._billing_credit_approver().id,
             )
+
+    def _billing_assign_coordinators(self):
+        """The portfolio rules give these customers without a coordinator one."""
+        without_coordinator = self.filtered(lambda partner: not partner.billing_coordinator_id)
+        if without_coordinator and not self.env.context.get("billing_skip_assignment"):
+            self.env["billing.assignment.rule"]._assign_coordinators(without_coordinator)
 
     def _billing_customers(self):
         """The commercial customers among these partners."""

@@ -103,6 +103,13 @@ class TestOnboarding(AccountsCommon):
         self.assertEqual(self._customers_named("Helt Andet Navn A/S"), 0)
         self.assertEqual(self._customers_named("Ny Kunde A/S"), 0)
 
+    def test_no_credit_limit_keeps_the_company_default(self):
+        self.env["ir.default"].set("res.partner", "credit_limit", 8_000.0, company_id=self.company.id)
+        customer = self._run_wizard(credit_limit=0.0).with_company(self.company)
+        self.assertEqual(customer.credit_limit, 8_000.0)
+        self.assertFalse(customer.use_partner_credit_limit, "Odoo's credit warning uses the company default")
+        self.assertTrue(customer.billing_onboarding_credit_ok)
+
     def test_credit_limit_above_threshold_needs_a_manager(self):
         customer = self._run_wizard(credit_limit=25_000.0).with_company(self.company)
         self.assertEqual(customer.billing_credit_approval_state, "pending")

@@ -33,6 +33,16 @@ class TestPortfolio(AccountsCommon):
         chosen = self._good_customer(billing_coordinator_id=self.coordinator.id, country_id=self.se.id)
         self.assertEqual(chosen.billing_coordinator_id, self.coordinator, "a chosen coordinator stays")
 
+    def test_contact_invoiced_for_the_first_time_gets_a_coordinator(self):
+        self.rules.create({
+            "name": "Denmark", "rule_type": "country", "country_ids": [(6, 0, self.dk.ids)],
+            "user_id": self.coordinator.id,
+        })  # fmt: skip
+        contact = self._good_customer(customer_rank=0)  # typed in under Contacts
+        self.assertFalse(contact.billing_coordinator_id)
+        self._post_invoice(contact, 100.0)
+        self.assertEqual(contact.billing_coordinator_id, self.coordinator)
+
     def test_round_robin_among_coordinators(self):
         self.rules.create({
             "name": "Everyone else",
