@@ -1,6 +1,7 @@
 from collections import defaultdict
 
 from odoo import api, fields, models
+from odoo.fields import Domain
 from odoo.tools import SQL
 
 from ..tools.relations import replace_links
@@ -58,7 +59,18 @@ class BillingDataIssue(models.Model):
             issue.coordinator_id = issue.partner_id.with_company(issue.company_id).billing_coordinator_id
 
     def _search_coordinator_id(self, operator, value):
-        return [("partner_id.billing_coordinator_id", operator, value)]
+        """The coordinator of each issue's customer in the issue's company (the
+        coordinator is set per company)."""
+        partners = self.env["res.partner"].with_context(active_test=False)
+        return Domain.OR(
+            Domain("company_id", "=", company.id)
+            & Domain(
+                "partner_id",
+                "in",
+                partners.with_company(company)._search([("billing_coordinator_id", operator, value)]),
+            )
+            for company in self.env.companies
+        )
 
     @api.depends("check_id.code", "detail", "duplicate_partner_ids")
     def _compute_message(self):

@@ -216,6 +216,22 @@ class TestDataQuality(AccountsCommon):
         invoice = self._post_invoice(shared, 100, company=self.company_b)
         self.assertEqual(invoice.state, "posted", "company B no longer refuses the corrected customer")
 
+    def test_my_customers_are_those_i_coordinate_in_each_issues_company(self):
+        shared = self._good_customer(company_id=False, vat="DK12345675")
+        shared.with_company(self.company).billing_coordinator_id = self.coordinator
+        shared.with_company(self.company_b).billing_coordinator_id = self.coordinator_b
+        # a billing manager working in both companies
+        both = (
+            self.env["billing.data.issue"]
+            .sudo()
+            .with_context(allowed_company_ids=(self.company | self.company_b).ids)
+        )
+        mine = both.search([("partner_id", "=", shared.id), ("coordinator_id", "=", self.coordinator.id)])
+        theirs = both.search([("partner_id", "=", shared.id), ("coordinator_id", "=", self.coordinator_b.id)])
+        self.assertEqual(mine.company_id, self.company)
+        self.assertEqual(theirs.company_id, self.company_b)
+        self.assertEqual(mine.coordinator_id, self.coordinator)
+
     def test_manager_switches_checks_on_and_off(self):
         customer = self._good_customer(lang=False)
         check = self._check("language").with_user(self.manager)
