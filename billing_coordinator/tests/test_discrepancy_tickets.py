@@ -1,7 +1,7 @@
 from datetime import timedelta
 
 from odoo import fields
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tests import Form, tagged
 
 from .common_payments import DiscrepancyCommon
@@ -22,7 +22,8 @@ class TestDiscrepancyTickets(DiscrepancyCommon):
         self.assertEqual(ticket.partner_id, self.customer, "the ticket is on the customer, not the contact")
         self.assertEqual(ticket.coordinator_id, self.coordinator)
         self.assertEqual(ticket.payment_ids, payment)
-        self.assertEqual((ticket.expected_amount, ticket.received_amount), (480.0, 460.0))
+        # the payment is what was received: 20 short of what was due
+        self.assertEqual((ticket.expected_amount, ticket.received_amount), (500.0, 480.0))
         self.assertEqual(payment.with_user(self.coordinator).billing_discrepancy_count, 1)
         self.assertEqual(self.customer.with_user(self.coordinator).billing_discrepancy_count, 1)
         self.assertEqual(
@@ -126,3 +127,29 @@ class TestDiscrepancyTickets(DiscrepancyCommon):
         )
         invoice_form = self.env["account.move"].with_user(accountant).get_views([(False, "form")])
         self.assertNotIn('name="action_billing_dispute"', invoice_form["views"]["form"]["arch"])
+
+    def test_manager_keeps_a_stage_for_every_state(self):
+        stages = self.env["billing.discrepancy.stage"].with_user(self.manager)
+        new = stages.search([("state", "=", "new")])
+        self.assertEqual(len(new), 1)
+        with self.assertRaisesRegex(ValidationError, "Keep an active stage for New"):
+            new.action_archive()
+        with self.assertRaisesRegex(UserError, "Keep an active stage for New"):
+            new.unlink()
+        # with a second stage meaning "new", the first may go
+        stages.create({"name": "Incoming", "state": "new", "sequence": 0})
+        new.action_archive()
+        self._receive(self.customer, 250.0, days_ago=12)
+        self.assertEqual(self._tickets("unapplied_payment").stage_id.name, "Incoming")
+
+    def test_overpayment_raised_from_a_payment_says_what_was_received(self):
+        payment = self._receive(self.customer, 1100.0)
+        action = payment.with_user(self.coordinator).action_billing_raise_discrepancy()
+        wizard = self.env[action["res_model"]].with_user(self.coordinator).with_context(**action["context"])
+        with Form(wizard) as form:
+            form.discrepancy_type = "overpayment"
+            form.amount = 100.0
+            form.reason = "Betalt to gange for den sidste ydelse"
+        ticket = self.Ticket.browse(form.record.action_open_ticket()["res_id"])
+        self.assertEqual((ticket.expected_amount, ticket.received_amount), (1000.0, 1100.0))
+        self.assertEqual(ticket.difference, -100.0, "we owe the customer, as for a detected overpayment")

@@ -73,12 +73,21 @@ class BillingDiscrepancyRaise(models.TransientModel):
             and self.currency_id.compare_amounts(self.amount, self.document_amount) > 0
         )
 
-    def _ticket_vals(self):
-        # under-charge: we charged less than due; otherwise the customer owes less
+    def _expected_and_received(self):
+        """From an invoice, the invoice is what was expected; from a payment, the
+        payment is what was received. The customer owes more after an under-charge
+        (and a payment short); otherwise less."""
+        document, amount = self.document_amount, self.amount
+        if self.payment_id:
+            if self.discrepancy_type in ("under_charge", "short_payment"):
+                return document + amount, document
+            return max(document - amount, 0.0), document
         if self.discrepancy_type == "under_charge":
-            expected, received = self.document_amount + self.amount, self.document_amount
-        else:
-            expected, received = self.document_amount, max(self.document_amount - self.amount, 0.0)
+            return document + amount, document
+        return document, max(document - amount, 0.0)
+
+    def _ticket_vals(self):
+        expected, received = self._expected_and_received()
         return {
             "discrepancy_type": self.discrepancy_type,
             "company_id": self.company_id.id,
