@@ -432,10 +432,28 @@ class BillingDiscrepancy(models.Model):
     def message_post(self, **kwargs):
         if self.env.context.get("billing_wait_for_customer"):
             self.filtered(lambda ticket: not ticket.is_closed)._move_to_state("waiting")
+        if self.env.context.get("billing_attach_resolution_documents"):
+            kwargs["attachments"] = [*(kwargs.get("attachments") or []), *self._resolution_documents()]
         return super().message_post(**kwargs)
 
+    def _resolution_documents(self):
+        """The credit notes and correction invoices of the resolution, as PDF
+        ``(file name, content)`` pairs for the customer."""
+        self.ensure_one()
+        documents = self.resolution_move_ids.filtered(
+            lambda move: move.state == "posted" and move.is_sale_document()
+        )
+        render = self.env["ir.actions.report"]._render_qweb_pdf
+        return [
+            (move._get_invoice_report_filename(), render("account.account_invoices", move.ids)[0])
+            for move in documents
+        ]
+
     def action_send_resolution(self):
-        return self._open_mail_composer("billing_coordinator.mail_template_billing_discrepancy_resolved")
+        """The customer gets the resolution with its credit note or correction invoice attached."""
+        action = self._open_mail_composer("billing_coordinator.mail_template_billing_discrepancy_resolved")
+        action["context"]["billing_attach_resolution_documents"] = True
+        return action
 
     def _open_mail_composer(self, template_xmlid):
         self.ensure_one()

@@ -19,7 +19,8 @@ class TestDiscrepancyCommunication(DiscrepancyCommon):
 
     def _send(self, ticket, action_name):
         action = getattr(ticket.with_user(self.coordinator), action_name)()
-        composer = self.env[action["res_model"]].with_user(self.coordinator).with_context(**action["context"])
+        composer = ticket.env[action["res_model"]].with_user(self.coordinator)
+        composer = composer.with_context(**action["context"])
         Form(composer).save().action_send_mail()
         return ticket.message_ids[0]
 
@@ -52,6 +53,23 @@ class TestDiscrepancyCommunication(DiscrepancyCommon):
         message = self._send(ticket, "action_send_resolution")
         self.assertIn("Closed with a Reason", message.body)
         self.assertIn("Kept as prepayment", message.body)
+
+    def test_resolution_mail_carries_the_credit_note(self):
+        invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-10)
+        action = invoice.with_user(self.coordinator).action_billing_dispute()
+        wizard = self.env[action["res_model"]].with_user(self.coordinator).with_context(**action["context"])
+        with Form(wizard) as form:
+            form.amount = 200.0
+            form.reason = "Forkert timepris"
+        ticket = self.Ticket.browse(form.record.action_open_ticket()["res_id"])
+        ticket.with_user(self.coordinator)._resolve("credit_note", amount=200.0, invoice=invoice)
+        credit_note = ticket.resolution_move_ids
+        # as on a server: tests render reports as HTML unless told otherwise
+        message = self._send(ticket.with_context(force_report_rendering=True), "action_send_resolution")
+        self.assertIn(self.customer, message.partner_ids)
+        pdf = message.attachment_ids.filtered(lambda a: a.name == credit_note._get_invoice_report_filename())
+        self.assertEqual(pdf.mimetype, "application/pdf")
+        self.assertTrue(pdf.raw.startswith(b"%PDF"))
 
     def test_nightly_cron_scans_every_company(self):
         self.company.billing_discrepancy_days = 30
