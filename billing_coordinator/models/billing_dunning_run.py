@@ -423,7 +423,20 @@ class BillingDunningRun(models.Model):
             for line in lines
         ]
         insert_records(self.env["billing.reminder.line"], line_vals)
+        self._note_uncovered_interest(charges)
         return reminders
+
+    def _note_uncovered_interest(self, charges):
+        """Say on the run when no reference rate covered some late interest."""
+        if charges.uncovered_days:
+            self.message_post(
+                body=self.env._(
+                    "No reference rate is in force on %(date)s: late interest running from that day "
+                    "or earlier was not charged. Add the rate under Billing → Configuration → "
+                    "Reference Interest Rates.",
+                    date=min(charges.uncovered_days),
+                )
+            )
 
     def _reminder_totals(self, lines, fee, currency, charges):
         """The reminder's stored totals, as ``billing.reminder._compute_amounts`` sums them."""
@@ -618,6 +631,8 @@ class DunningCharges:
         self._roundings = {}
         self._compensations = {}
         self._interest_periods = {}
+        #: first days of interest no reference rate covers: no interest charged
+        self.uncovered_days = set()
 
     def round(self, amount, currency):
         """``currency.round(amount)``, with the rounding read once per currency."""
@@ -667,6 +682,7 @@ class DunningCharges:
                 )
             except ValueError:
                 periods = ()
+                self.uncovered_days.add(date_from + timedelta(days=1))
             self._interest_periods[date_from] = periods
         return interest_on(amount, self._interest_periods[date_from])
 

@@ -45,6 +45,17 @@ class TestDunningCharges(DunningCommon):
         self.assertAlmostEqual(second.interest_amount, round(10_000 * 0.105 * 10 / 365, 2))
         self.assertEqual(second.line_ids.interest_date_from, date(2031, 8, 1))
 
+    def test_run_says_when_no_reference_rate_covers_the_interest(self):
+        rates = self.env["billing.interest.rate"]
+        rates.search([]).unlink()  # the demo data's rates
+        rates.create({"date_from": "2033-03-01", "reference_rate": 2.0})
+        self.level_1.apply_interest = True
+        with freeze_time("2033-04-01"):
+            self._invoice_due_on(self.customer, 1000.0, date(2033, 2, 1))
+            run = self._plan()
+        self.assertEqual(run.reminder_ids.interest_amount, 0.0)
+        self.assertIn("No reference rate is in force on 2033-02-02", run.message_ids[0].body)
+
     def test_interest_follows_the_company_day_count(self):
         self.env["billing.interest.rate"].create({"date_from": "2032-01-01", "reference_rate": 2.0})
         self.level_1.apply_interest = True
