@@ -1,5 +1,7 @@
 from datetime import timedelta
 
+from odoo.tests import Form
+
 from .common import BillingCommon
 
 
@@ -58,6 +60,26 @@ class DiscrepancyCommon(BillingCommon):
         )  # fmt: skip
         payment.action_post()
         return payment
+
+    def _raise_wizard(self, document, user=None, **values):
+        """The wizard of an invoice's Dispute button or a payment's Raise Discrepancy
+        button, filled in with ``values`` (``invoice_line_ids``: lines to add) as the
+        coordinator, not yet confirmed."""
+        user = user or self.coordinator
+        if document._name == "account.move":
+            action = document.with_user(user).action_billing_dispute()
+        else:
+            action = document.with_user(user).action_billing_raise_discrepancy()
+        with Form(self.env[action["res_model"]].with_user(user).with_context(**action["context"])) as form:
+            for line in values.pop("invoice_line_ids", []):
+                form.invoice_line_ids.add(line)
+            for name, value in values.items():
+                setattr(form, name, value)
+        return form.record
+
+    def _raise_ticket(self, document, user=None, **values):
+        """The ticket the coordinator opens from ``document`` with ``values``."""
+        return self.Ticket.browse(self._raise_wizard(document, user, **values).action_open_ticket()["res_id"])
 
     def _tickets(self, discrepancy_type=None, partner=None, company=None):
         domain = [("company_id", "=", (company or self.company).id)]

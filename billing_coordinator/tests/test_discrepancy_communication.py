@@ -56,12 +56,7 @@ class TestDiscrepancyCommunication(DiscrepancyCommon):
 
     def test_resolution_mail_carries_the_credit_note(self):
         invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-10)
-        action = invoice.with_user(self.coordinator).action_billing_dispute()
-        wizard = self.env[action["res_model"]].with_user(self.coordinator).with_context(**action["context"])
-        with Form(wizard) as form:
-            form.amount = 200.0
-            form.reason = "Forkert timepris"
-        ticket = self.Ticket.browse(form.record.action_open_ticket()["res_id"])
+        ticket = self._raise_ticket(invoice, amount=200.0, reason="Forkert timepris")
         ticket.with_user(self.coordinator)._resolve("credit_note", amount=200.0, invoice=invoice)
         credit_note = ticket.resolution_move_ids
         # as on a server: tests render reports as HTML unless told otherwise

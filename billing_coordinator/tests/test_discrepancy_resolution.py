@@ -13,21 +13,10 @@ from .common_payments import DiscrepancyCommon
 class TestDiscrepancyResolution(DiscrepancyCommon):
     def _dispute(self, invoice, amount=None, lines=None, discrepancy_type="pricing_dispute", user=None):
         """Open a ticket with the invoice's Dispute button, as the coordinator."""
-        action = invoice.with_user(user or self.coordinator).action_billing_dispute()
-        wizard = (
-            self.env[action["res_model"]]
-            .with_user(user or self.coordinator)
-            .with_context(**action["context"])
-        )
-        with Form(wizard) as form:
-            form.discrepancy_type = discrepancy_type
-            for line in lines or []:
-                form.invoice_line_ids.add(line)
-            if amount is not None:
-                form.amount = amount
-            form.reason = "Aftalt timepris var lavere"
-        result = form.record.action_open_ticket()
-        return self.Ticket.browse(result["res_id"])
+        values = {"discrepancy_type": discrepancy_type, "invoice_line_ids": lines or []}
+        if amount is not None:
+            values["amount"] = amount
+        return self._raise_ticket(invoice, user, **values, reason="Aftalt timepris var lavere")
 
     def _resolve(self, ticket, resolution, user=None, **values):
         """Resolve through the wizard the Resolve button opens."""

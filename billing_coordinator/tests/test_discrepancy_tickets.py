@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from odoo import fields
 from odoo.exceptions import UserError, ValidationError
-from odoo.tests import Form, tagged
+from odoo.tests import tagged
 
 from .common_payments import DiscrepancyCommon
 
@@ -12,13 +12,9 @@ class TestDiscrepancyTickets(DiscrepancyCommon):
     def test_ticket_by_hand_from_a_payment_of_a_contact(self):
         contact = self.env["res.partner"].create({"name": "Bogholder", "parent_id": self.customer.id})
         payment = self._receive(contact, 480.0)
-        action = payment.with_user(self.coordinator).action_billing_raise_discrepancy()
-        wizard = self.env[action["res_model"]].with_user(self.coordinator).with_context(**action["context"])
-        with Form(wizard) as form:
-            form.discrepancy_type = "short_payment"
-            form.amount = 20.0
-            form.reason = "Kunden har trukket gebyr fra"
-        ticket = self.Ticket.browse(form.record.action_open_ticket()["res_id"])
+        ticket = self._raise_ticket(
+            payment, discrepancy_type="short_payment", amount=20.0, reason="Kunden har trukket gebyr fra"
+        )
         self.assertEqual(ticket.partner_id, self.customer, "the ticket is on the customer, not the contact")
         self.assertEqual(ticket.coordinator_id, self.coordinator)
         self.assertEqual(ticket.payment_ids, payment)
@@ -34,25 +30,20 @@ class TestDiscrepancyTickets(DiscrepancyCommon):
 
     def test_dispute_amount_must_fit_the_invoice(self):
         invoice = self._post_invoice(self.customer, 1000.0, due_in_days=5)
-        action = invoice.with_user(self.coordinator).action_billing_dispute()
-        wizard = self.env[action["res_model"]].with_user(self.coordinator).with_context(**action["context"])
-        with Form(wizard) as form:
-            form.amount = 1000.01
-            form.reason = "For dyrt"
+        wizard = self._raise_wizard(invoice, amount=1000.01, reason="For dyrt")
         with self.assertRaisesRegex(UserError, "cannot exceed"):
-            form.record.action_open_ticket()
+            wizard.action_open_ticket()
         self.assertFalse(invoice.billing_is_disputed)
         self.assertEqual(invoice.with_user(self.coordinator).billing_discrepancy_count, 0)
 
     def test_under_charge_may_exceed_the_invoice_total(self):
         invoice = self._post_invoice(self.customer, 1000.0, due_in_days=5)
-        action = invoice.with_user(self.coordinator).action_billing_dispute()
-        wizard = self.env[action["res_model"]].with_user(self.coordinator).with_context(**action["context"])
-        with Form(wizard) as form:
-            form.discrepancy_type = "under_charge"
-            form.amount = 1500.0
-            form.reason = "Timerne blev faktureret til halv pris"
-        ticket = self.Ticket.browse(form.record.action_open_ticket()["res_id"])
+        ticket = self._raise_ticket(
+            invoice,
+            discrepancy_type="under_charge",
+            amount=1500.0,
+            reason="Timerne blev faktureret til halv pris",
+        )
         self.assertEqual(
             (ticket.expected_amount, ticket.received_amount, ticket.difference), (2500.0, 1000.0, 1500.0)
         )
@@ -144,12 +135,11 @@ class TestDiscrepancyTickets(DiscrepancyCommon):
 
     def test_overpayment_raised_from_a_payment_says_what_was_received(self):
         payment = self._receive(self.customer, 1100.0)
-        action = payment.with_user(self.coordinator).action_billing_raise_discrepancy()
-        wizard = self.env[action["res_model"]].with_user(self.coordinator).with_context(**action["context"])
-        with Form(wizard) as form:
-            form.discrepancy_type = "overpayment"
-            form.amount = 100.0
-            form.reason = "Betalt to gange for den sidste ydelse"
-        ticket = self.Ticket.browse(form.record.action_open_ticket()["res_id"])
+        ticket = self._raise_ticket(
+            payment,
+            discrepancy_type="overpayment",
+            amount=100.0,
+            reason="Betalt to gange for den sidste ydelse",
+        )
         self.assertEqual((ticket.expected_amount, ticket.received_amount), (1000.0, 1100.0))
         self.assertEqual(ticket.difference, -100.0, "we owe the customer, as for a detected overpayment")
