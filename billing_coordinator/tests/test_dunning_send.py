@@ -357,6 +357,18 @@ class TestDunningSend(DunningCommon):
         self.assertEqual(reminder.state, "sent")
         self.assertEqual(len(self._mails(reminder)), 1)
 
+    def test_retry_of_a_reminder_whose_invoice_was_paid_meanwhile_cancels_it(self):
+        invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-30)
+        run = self._plan()
+        self.customer.email = False
+        run._send()
+        reminder = run.reminder_ids
+        self._register_payment(invoice, amount=1000.0)
+        self.customer.email = "ny@kunde.example"
+        reminder.with_user(self.coordinator).action_retry()
+        self.assertEqual(reminder.state, "cancelled")
+        self.assertFalse(self._mails(reminder))
+
     def test_bounced_reminder_sent_again_as_letter_is_not_sent_a_third_time(self):
         self._post_invoice(self.customer, 1000.0, due_in_days=-30)
         self.Run._cron_dunning(self.company)
