@@ -2,6 +2,7 @@ from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ..tools.data_checks import clean_vat, email_is_valid, vat_is_valid
+from ..tools.sql_settings import local_setting
 
 CHECK_CODES = [
     ("vat", "Missing or invalid VAT/CVR number"),
@@ -160,18 +161,19 @@ class BillingDataCheck(models.Model):
         )
 
     def _find_duplicate_name(self, partners, company):
-        threshold = company.billing_duplicate_name_similarity or 0.5
-        return self._duplicates(
-            partners,
-            company,
-            SQL(
-                """lower(p.name) %% lower(q.name)
-                   AND similarity(lower(p.name), lower(q.name)) >= %s
-                   AND lower(trim(p.city)) = lower(trim(q.city))""",
-                threshold,
-            ),
-            detail=SQL("max(round(similarity(lower(p.name), lower(q.name))::numeric * 100))::text"),
-        )
+        threshold = company.billing_duplicate_name_similarity
+        # the % operator (which the trigram index serves) applies pg_trgm's own
+        # threshold: set it to the company's, below the default 0.3 too
+        with local_setting(self.env.cr, "pg_trgm.similarity_threshold", threshold):
+            return self._duplicates(
+                partners,
+                company,
+                SQL(
+                    """lower(p.name) %% lower(q.name)
+                       AND lower(trim(p.city)) = lower(trim(q.city))"""
+                ),
+                detail=SQL("max(round(similarity(lower(p.name), lower(q.name))::numeric * 100))::text"),
+            )
 
     def _duplicates(self, partners, company, same, detail=None):
         """Pairs of customers of ``company`` (p among ``partners``, q any other) matching ``same``."""

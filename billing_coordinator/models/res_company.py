@@ -179,6 +179,14 @@ class ResCompany(models.Model):
         levels = self.env["billing.dunning.level"].search([("company_id", "in", self.ids)])
         levels.policy_id._check_legal_limits()
 
+    @api.constrains("billing_duplicate_name_similarity")
+    def _check_billing_duplicate_name_similarity(self):
+        for company in self:
+            if not 0 < company.billing_duplicate_name_similarity <= 1:
+                raise ValidationError(
+                    self.env._("The duplicate name similarity is a number above 0 and at most 1.")
+                )
+
     @api.constrains("billing_dunning_tolerance", "billing_promise_grace_days")
     def _check_billing_dunning_numbers(self):
         for company in self:

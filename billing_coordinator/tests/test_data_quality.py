@@ -1,7 +1,7 @@
 from unittest.mock import patch
 
 from odoo import SUPERUSER_ID, api
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 
 from ..tools.data_checks import email_is_valid, vat_is_valid
@@ -149,6 +149,16 @@ class TestDataQuality(AccountsCommon):
         self.company.sudo().billing_duplicate_name_similarity = 0.95
         near.action_billing_refresh_data_issues()
         self.assertFalse(self._issues(near))
+
+    def test_looser_name_similarity_than_the_trigram_default_finds_more(self):
+        original = self._good_customer(name="Møller El ApS", city="Vejle")
+        near = self._good_customer(name="Elinstallatør Møller og Co", city="Vejle")  # similarity 0.28
+        self.assertFalse(self._issues(near), "not at the default 0.5")
+        self.company.sudo().billing_duplicate_name_similarity = 0.25
+        near.action_billing_refresh_data_issues()
+        self.assertEqual(self._issues(near).duplicate_partner_ids, original)
+        with self.assertRaisesRegex(ValidationError, "above 0"):
+            self.company.sudo().billing_duplicate_name_similarity = 0.0
 
     def test_saving_a_customer_refreshes_its_issues(self):
         customer = self._good_customer(vat="DK12345675")
