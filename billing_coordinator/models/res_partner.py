@@ -714,7 +714,10 @@ class ResPartner(models.Model):
             self._billing_activate_completed_onboarding()
         if to_check:
             customers_after = to_check.commercial_partner_id._billing_customers()
-            (customers_before | customers_after)._billing_refresh_data_issues()
+            changed = customers_before | customers_after
+            # a duplicate archived or corrected frees its counterpart at once, not at night
+            counterparts = changed._billing_named_as_duplicate_by()._billing_customers()
+            (changed | counterparts)._billing_refresh_data_issues()
         if coordinators_before:
             self.env["billing.discrepancy"]._follow_coordinator_change(coordinators_before)
         return result

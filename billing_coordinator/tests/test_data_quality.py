@@ -109,6 +109,16 @@ class TestDataQuality(AccountsCommon):
         self.assertEqual(self._issue_codes(bank_b), {"duplicate_bank"})
         self.assertEqual(self._issues(bank_b).duplicate_partner_ids, bank_a)
 
+    def test_archiving_a_duplicate_frees_its_counterpart_at_once(self):
+        self.company.sudo().billing_data_issue_policy = "block"
+        first = self._good_customer()
+        same_vat = self._good_customer(vat=first.vat)
+        first.write({"street": "Strandvejen 100"})
+        self.assertEqual(self._issue_codes(first), {"duplicate_vat"})
+        same_vat.with_user(self.coordinator).action_archive()
+        self.assertFalse(self._issues(first), "not at night: posting is blocked until then")
+        self.assertEqual(self._post_invoice(first, 100.0).state, "posted")
+
     def _queries_to_refresh_a_growing_cluster(self, count):
         """``count`` customers share an e-mail; one more joins them; the nightly
         refresh then updates every member's duplicate issue."""
