@@ -499,7 +499,8 @@ class BillingDiscrepancyDetection(models.AbstractModel):
         self._log_note(
             self.env._(
                 "Closed automatically: the detection no longer finds this discrepancy "
-                "(the invoice or payment has been settled)."
+                "(the invoice or payment has been settled, or the invoice is disputed on a "
+                "ticket of its own)."
             )
         )
 

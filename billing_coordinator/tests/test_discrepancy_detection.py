@@ -69,6 +69,16 @@ class TestDiscrepancyDetection(DiscrepancyCommon):
         self._detect()
         self.assertEqual(self._tickets("short_payment").invoice_ids, invoice, "undisputed, it is short again")
 
+    def test_short_payment_ticket_closes_when_the_invoice_is_disputed(self):
+        invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-20)
+        self._pay(invoice, 800.0, days_ago=15)
+        short = self._tickets("short_payment")
+        self.assertEqual(short.invoice_ids, invoice)
+        self._raise_ticket(invoice, amount=200.0, reason="Timeprisen var aftalt lavere")
+        self._detect()
+        self.assertTrue(short.is_closed, "the dispute holds the 200 now")
+        self.assertIn("disputed on a ticket of its own", short.message_ids[0].body)
+
     def _credit(self, invoice, amount):
         """A credit note of ``amount`` for ``invoice``, applied to it."""
         credit_note = self.env["account.move"].create({
