@@ -275,13 +275,16 @@ class BillingReminder(models.Model):
     def _without_settled_claims(self):
         """These reminders without the invoices paid, disputed, promised or handed
         over to collection since they were planned (approval or a retry can take
-        days), and without their fee when no invoice left bears it. A reminder
-        left without invoices is cancelled; returns the others."""
-        stale = self._stale_lines()
-        if not stale:
+        days), with what the others still owe after a partial payment, and without
+        their fee when no invoice left bears it. A reminder left without invoices is
+        cancelled; returns the others."""
+        stale, still_owed = self._lines_changed_since_planning()
+        if not stale and not still_owed:
             return self
-        touched = stale.reminder_id
+        touched = stale.reminder_id | still_owed.reminder_id
         stale.sudo().unlink()  # the sending decides, as it sends: a coordinator's retry too
+        for line in still_owed:
+            line.amount_residual = line.move_id.amount_residual
         emptied = touched.filtered(lambda r: not r.line_ids)
         emptied._move_with_note(
             "cancelled",
@@ -296,23 +299,33 @@ class BillingReminder(models.Model):
                 reminder._refresh_company_amounts(charges)
         return self - emptied
 
-    def _stale_lines(self):
-        """The lines of these reminders whose invoice is no longer to be reminded (one query)."""
+    def _lines_changed_since_planning(self):
+        """``(stale, still_owed)``: the lines of these reminders whose invoice is no
+        longer to be reminded, and those whose invoice was partly paid since (one query)."""
         self.env.flush_all()
         move = SQL("am.id")
+        stale = SQL(
+            """(am.state != 'posted' OR am.payment_state NOT IN ('not_paid', 'partial')
+                OR am.amount_residual <= 0 OR am.billing_is_disputed OR %s OR %s)""",
+            promised_sql(move, fields.Date.context_today(self)),
+            in_collection_sql(move),
+        )
         self.env.cr.execute(
             SQL(
-                """SELECT l.id FROM billing_reminder_line l JOIN account_move am ON am.id = l.move_id
+                """SELECT l.id, %(stale)s
+                     FROM billing_reminder_line l JOIN account_move am ON am.id = l.move_id
                     WHERE l.reminder_id = ANY(%(reminders)s)
-                      AND (am.state != 'posted' OR am.payment_state NOT IN ('not_paid', 'partial')
-                           OR am.amount_residual <= 0 OR am.billing_is_disputed
-                           OR %(promised)s OR %(in_collection)s)""",
+                      AND (%(stale)s OR am.amount_residual != l.amount_residual)""",
+                stale=stale,
                 reminders=id_array(self.ids),
-                promised=promised_sql(move, fields.Date.context_today(self)),
-                in_collection=in_collection_sql(move),
             )
         )
-        return self.env["billing.reminder.line"].browse(row[0] for row in self.env.cr.fetchall())
+        rows = self.env.cr.fetchall()
+        lines = self.env["billing.reminder.line"]
+        return (
+            lines.browse(line_id for line_id, stale in rows if stale),
+            lines.browse(line_id for line_id, stale in rows if not stale),
+        )
 
     def _refresh_company_amounts(self, charges):
         """Fee and company-currency figures of a reminder that lost invoices

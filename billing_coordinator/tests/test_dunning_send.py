@@ -236,6 +236,19 @@ class TestDunningSend(DunningCommon):
         self.assertEqual((reminder.amount_residual, reminder.amount_total), (500.0, 500.0))
         self.assertNotIn(paid.name, self._mails(reminder).body_html)
 
+    def test_reminder_states_what_is_still_owed_after_a_partial_payment_before_approval(self):
+        self.company.billing_dunning_approval = True
+        invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-30)
+        run = self._plan()
+        reminder = run.reminder_ids
+        self._register_payment(invoice, amount=400.0)
+        run.action_approve()
+        run._send()
+        self.assertEqual(reminder.state, "sent")
+        self.assertEqual((reminder.line_ids.amount_residual, reminder.amount_total), (600.0, 600.0))
+        self.assertEqual(reminder.amount_residual_company, 600.0)
+        self.assertIn("600", self._mails(reminder).body_html)
+
     def test_reminder_whose_invoices_were_paid_before_approval_is_cancelled_without_fee(self):
         self.company.billing_dunning_fee_mode = "invoice"
         invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-30)
