@@ -14,6 +14,13 @@ class TestPortfolio(AccountsCommon):
         cls.se = cls.env.ref("base.se")
         cls.tag_key = cls.env["res.partner.category"].create({"name": "Key Account"})
 
+    def _denmark_rule(self, manager=None, coordinator=None):
+        """A rule of the manager's company: Danish customers go to ``coordinator``."""
+        return self.rules.with_user(manager or self.manager).create({
+            "name": "Denmark", "rule_type": "country", "country_ids": [(6, 0, self.dk.ids)],
+            "user_id": (coordinator or self.coordinator).id,
+        })  # fmt: skip
+
     def test_rules_fill_the_coordinator_of_new_customers(self):
         self.rules.create([
             {"name": "Sweden", "sequence": 1, "rule_type": "country",
@@ -34,10 +41,7 @@ class TestPortfolio(AccountsCommon):
         self.assertEqual(chosen.billing_coordinator_id, self.coordinator, "a chosen coordinator stays")
 
     def test_contact_invoiced_for_the_first_time_gets_a_coordinator(self):
-        self.rules.create({
-            "name": "Denmark", "rule_type": "country", "country_ids": [(6, 0, self.dk.ids)],
-            "user_id": self.coordinator.id,
-        })  # fmt: skip
+        self._denmark_rule()
         contact = self._good_customer(customer_rank=0)  # typed in under Contacts
         self.assertFalse(contact.billing_coordinator_id)
         self._post_invoice(contact, 100.0)
@@ -79,12 +83,7 @@ class TestPortfolio(AccountsCommon):
         self.assertEqual(many, few, "6 customers are assigned with the queries of 2")
 
     def test_rules_stay_in_their_company(self):
-        self.rules.create({
-            "name": "Denmark",
-            "rule_type": "country",
-            "country_ids": [(6, 0, self.dk.ids)],
-            "user_id": self.coordinator.id,
-        })  # fmt: skip
+        self._denmark_rule()
         customer_b = self._good_customer(company=self.company_b)
         self.assertFalse(customer_b.with_company(self.company_b).billing_coordinator_id)
         self.assertFalse(self.env["billing.assignment.rule"].with_user(self.coordinator_b).search([]))
@@ -92,18 +91,8 @@ class TestPortfolio(AccountsCommon):
             self.rules.create({"name": "Incomplete", "rule_type": "country", "user_id": self.coordinator.id})
 
     def test_rules_of_the_customers_company_apply(self):
-        self.rules.create({
-            "name": "Denmark",
-            "rule_type": "country",
-            "country_ids": [(6, 0, self.dk.ids)],
-            "user_id": self.coordinator.id,
-        })  # fmt: skip
-        self.env["billing.assignment.rule"].with_user(self.manager_b).create({
-            "name": "Danmark",
-            "rule_type": "country",
-            "country_ids": [(6, 0, self.dk.ids)],
-            "user_id": self.coordinator_b.id,
-        })  # fmt: skip
+        self._denmark_rule()
+        self._denmark_rule(self.manager_b, self.coordinator_b)
         self.assertEqual(self.env.company, self.company, "working in company A")
         typed_in_a = self.env["res.partner"].create([
             self._good_customer_vals(company_id=self.company_b.id),
