@@ -33,6 +33,7 @@ class BillingCollectionCase(models.Model):
         """Hand the claims of sent collection warnings whose deadline has passed
         over to collection: one case per warning, with its case file."""
         today = fields.Date.context_today(self)
+        claims = {}  # each warning's claims, read once
         for warning in warnings:
             if not warning.is_collection_warning or warning.state != "sent":
                 raise UserError(
@@ -46,7 +47,8 @@ class BillingCollectionCase(models.Model):
                         rule=warning.company_id._billing_legal_rules().warning_rule or "-",
                     )
                 )
-            if not warning._claims_to_hand_over():
+            claims[warning] = warning._claims_to_hand_over()
+            if not claims[warning]:
                 raise UserError(
                     self.env._(
                         "%(warning)s has no claim left to hand over: its invoices are paid, "
@@ -54,7 +56,7 @@ class BillingCollectionCase(models.Model):
                         warning=warning.display_name,
                     )
                 )
-        cases = self.create([warning._collection_case_values() for warning in warnings])
+        cases = self.create([warning._collection_case_values(claims[warning]) for warning in warnings])
         for case in cases:
             case._attach_case_file()
             reason = self.env._("Handed over to collection on %(date)s", date=case.date)

@@ -331,12 +331,12 @@ class BillingReminder(models.Model):
         """Fee and company-currency figures of a reminder that lost invoices
         (``charges``: its run's ``DunningCharges``)."""
         self.ensure_one()
-        if not self.line_ids.filtered("fee_charged"):
-            self.fee_amount = 0.0
+        fee = self.fee_amount if self.line_ids.filtered("fee_charged") else 0.0
         self.write({
+            "fee_amount": fee,
             "amount_residual_company": sum(self.line_ids.move_id.mapped("amount_residual_signed")),
             "amount_charges_company": charges.convert(
-                self.fee_amount + self.interest_amount + self.compensation_amount,
+                fee + self.interest_amount + self.compensation_amount,
                 self.currency_id,
                 charges.company_currency,
             ),
@@ -723,9 +723,9 @@ class BillingReminder(models.Model):
             lambda m: m.payment_state in ("not_paid", "partial") and not m.billing_is_disputed
         )
 
-    def _collection_case_values(self):
+    def _collection_case_values(self, moves):
+        """The collection case of this warning for its claims ``moves``."""
         self.ensure_one()
-        moves = self._claims_to_hand_over()
         earlier = self.search([
             ("partner_id", "=", self.partner_id.id),
             ("company_id", "=", self.company_id.id),
