@@ -273,6 +273,38 @@ class BillingDunningRun(models.Model):
             )
         return SQL(
             """
+            WITH overdue AS MATERIALIZED (
+                SELECT am.id, am.commercial_partner_id, am.currency_id, am.invoice_date_due,
+                       am.amount_residual, am.amount_residual_signed, am.billing_is_disputed
+                  FROM account_move am
+                 WHERE am.company_id = %(company)s
+                   AND am.move_type = 'out_invoice'
+                   AND am.state = 'posted'
+                   AND am.payment_state IN ('not_paid', 'partial')
+                   AND am.amount_residual > 0
+                   AND am.invoice_date_due < %(today)s
+                   -- fees, interest and compensation are no claim of their own: no fee on a fee
+                   AND NOT EXISTS (SELECT 1 FROM billing_reminder charged WHERE charged.fee_move_id = am.id)
+                   %(partner_filter)s
+            ),
+            -- the days between reminders count from the day one went out: approval
+            -- or a retry may send it days after it was planned
+            hist AS (
+                SELECT l.move_id,
+                       (ARRAY_AGG(l.level_id ORDER BY %(latest_first)s))[1] AS level_id,
+                       (ARRAY_AGG(lv.sequence ORDER BY %(latest_first)s))[1] AS level_sequence,
+                       MAX(COALESCE(r.sent_date, l.reminder_date)) AS reminder_date,
+                       ARRAY_AGG(COALESCE(r.sent_date, l.reminder_date)) FILTER (WHERE l.fee_charged)
+                           AS fee_dates,
+                       BOOL_OR(l.compensation_amount > 0) AS compensated,
+                       MAX(l.interest_date_to) AS interest_to
+                  FROM overdue
+                  JOIN billing_reminder_line l ON l.move_id = overdue.id
+                  JOIN billing_reminder r ON r.id = l.reminder_id
+                  JOIN billing_dunning_level lv ON lv.id = l.level_id
+                 WHERE l.state != 'cancelled' AND l.is_dry_run IS NOT TRUE
+              GROUP BY l.move_id
+            )
             SELECT am.id AS move_id,
                    am.commercial_partner_id AS partner_id,
                    am.currency_id,
@@ -289,33 +321,9 @@ class BillingDunningRun(models.Model):
                    hist.fee_dates,
                    COALESCE(hist.compensated, FALSE) AS compensated,
                    hist.interest_to
-              FROM account_move am
+              FROM overdue am
               JOIN res_partner customer ON customer.id = am.commercial_partner_id
-              -- the days between reminders count from the day one went out: approval
-              -- or a retry may send it days after it was planned; one pass over the
-              -- invoice's lines gives its last level and the rest of its history
-              LEFT JOIN LATERAL (
-                   SELECT (ARRAY_AGG(l.level_id ORDER BY %(latest_first)s))[1] AS level_id,
-                          (ARRAY_AGG(lv.sequence ORDER BY %(latest_first)s))[1] AS level_sequence,
-                          MAX(COALESCE(r.sent_date, l.reminder_date)) AS reminder_date,
-                          ARRAY_AGG(COALESCE(r.sent_date, l.reminder_date)) FILTER (WHERE l.fee_charged)
-                              AS fee_dates,
-                          BOOL_OR(l.compensation_amount > 0) AS compensated,
-                          MAX(l.interest_date_to) AS interest_to
-                     FROM billing_reminder_line l
-                     JOIN billing_reminder r ON r.id = l.reminder_id
-                     JOIN billing_dunning_level lv ON lv.id = l.level_id
-                    WHERE l.move_id = am.id AND l.state != 'cancelled' AND l.is_dry_run IS NOT TRUE
-              ) hist ON TRUE
-             WHERE am.company_id = %(company)s
-               AND am.move_type = 'out_invoice'
-               AND am.state = 'posted'
-               AND am.payment_state IN ('not_paid', 'partial')
-               AND am.amount_residual > 0
-               AND am.invoice_date_due < %(today)s
-               -- fees, interest and compensation are no claim of their own: no fee on a fee
-               AND NOT EXISTS (SELECT 1 FROM billing_reminder charged WHERE charged.fee_move_id = am.id)
-               %(partner_filter)s
+              LEFT JOIN hist ON hist.move_id = am.id
              ORDER BY am.commercial_partner_id, am.invoice_date_due, am.id
             """,
             today=self.date,
