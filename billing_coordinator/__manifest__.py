@@ -1,7 +1,7 @@
 {
     "name": "Billing Coordinator",
     "summary": "Customer accounts, payment discrepancies and dunning follow-up for billing coordinators",
-    "version": "19.0.1.0.0",
+    "version": "19.0.1.1.0",
     "category": "Accounting/Accounting",
     "author": "billing_coordinator developers",
     "website": "https://github.com/billing-coordinator/billing_coordinator",

@@ -23,6 +23,7 @@ EXCLUSION_REASONS = [
     ("tolerance", "Below the tolerance"),
     ("no_policy", "Customer without a dunning policy"),
     ("collection", "Handed over to collection"),
+    ("awaiting_approval", "Reminder of an earlier run awaiting approval"),
 ]
 # a batch's letters are one wkhtmltopdf run, which takes about a second whatever
 # the number of letters: 200 reminders a committed batch (a few seconds each)
@@ -47,6 +48,7 @@ class BillingDunningRun(models.Model):
         readonly=True,
     )
     currency_id = fields.Many2one(related="company_id.currency_id")
+    approval_required = fields.Boolean(related="company_id.billing_dunning_approval")
     date = fields.Date(required=True, default=fields.Date.context_today, readonly=True)
     is_dry_run = fields.Boolean(
         string="Dry Run",
@@ -153,6 +155,21 @@ class BillingDunningRun(models.Model):
             run.message_post(body=self.env._("%(count)s reminders approved.", count=run.reminder_count))
         return True
 
+    def _approve_when_reviewed(self):
+        """Approve the runs awaiting approval whose reminders were all approved or
+        cancelled one by one: the scheduled action sends approved runs only."""
+        reviewed = self.filtered(
+            lambda run: (
+                run.state == "planned"
+                and run.approval_required
+                and not run.is_dry_run
+                and "draft" not in run.reminder_ids.mapped("state")
+            )
+        )
+        reviewed.write({"state": "approved"})
+        for run in reviewed:
+            run.message_post(body=self.env._("Every reminder was reviewed one by one: the run is approved."))
+
     def action_send(self):
         """Send the approved reminders batch by batch, committing progress."""
         for run in self:
@@ -160,7 +177,7 @@ class BillingDunningRun(models.Model):
                 raise UserError(self.env._("A dry run is never sent."))
             if run.state == "draft":
                 run._plan()
-            if run.state == "planned" and run.company_id.billing_dunning_approval:
+            if run.state == "planned" and run.approval_required:
                 raise UserError(self.env._("Approve the planned reminders before sending them."))
             run._send()
         return True
@@ -288,16 +305,21 @@ class BillingDunningRun(models.Model):
                    %(partner_filter)s
             ),
             -- the days between reminders count from the day one went out: approval
-            -- or a retry may send it days after it was planned
+            -- or a retry may send it days after it was planned; a reminder still
+            -- awaiting approval is no step of the ladder yet
             hist AS (
                 SELECT l.move_id,
-                       (ARRAY_AGG(l.level_id ORDER BY %(latest_first)s))[1] AS level_id,
-                       (ARRAY_AGG(lv.sequence ORDER BY %(latest_first)s))[1] AS level_sequence,
-                       MAX(COALESCE(r.sent_date, l.reminder_date)) AS reminder_date,
-                       ARRAY_AGG(COALESCE(r.sent_date, l.reminder_date)) FILTER (WHERE l.fee_charged)
-                           AS fee_dates,
-                       BOOL_OR(l.compensation_amount > 0) AS compensated,
-                       MAX(l.interest_date_to) AS interest_to
+                       (ARRAY_AGG(l.level_id ORDER BY %(latest_first)s) FILTER (WHERE %(reviewed)s))[1]
+                           AS level_id,
+                       (ARRAY_AGG(lv.sequence ORDER BY %(latest_first)s) FILTER (WHERE %(reviewed)s))[1]
+                           AS level_sequence,
+                       MAX(COALESCE(r.sent_date, l.reminder_date)) FILTER (WHERE %(reviewed)s)
+                           AS reminder_date,
+                       ARRAY_AGG(COALESCE(r.sent_date, l.reminder_date))
+                           FILTER (WHERE %(reviewed)s AND l.fee_charged) AS fee_dates,
+                       BOOL_OR(l.compensation_amount > 0) FILTER (WHERE %(reviewed)s) AS compensated,
+                       MAX(l.interest_date_to) FILTER (WHERE %(reviewed)s) AS interest_to,
+                       BOOL_OR(l.state = 'draft') AS awaiting_approval
                   FROM overdue
                   JOIN billing_reminder_line l ON l.move_id = overdue.id
                   JOIN billing_reminder r ON r.id = l.reminder_id
@@ -320,7 +342,8 @@ class BillingDunningRun(models.Model):
                    hist.reminder_date AS last_date,
                    hist.fee_dates,
                    COALESCE(hist.compensated, FALSE) AS compensated,
-                   hist.interest_to
+                   hist.interest_to,
+                   COALESCE(hist.awaiting_approval, FALSE) AS awaiting_approval
               FROM overdue am
               JOIN res_partner customer ON customer.id = am.commercial_partner_id
               LEFT JOIN hist ON hist.move_id = am.id
@@ -331,6 +354,7 @@ class BillingDunningRun(models.Model):
             partner_filter=partner_filter,
             promised=promised_sql(SQL("am.id"), self.date),
             in_collection=in_collection_sql(SQL("am.id")),
+            reviewed=SQL("l.state != 'draft'"),
             latest_first=SQL("COALESCE(r.sent_date, l.reminder_date) DESC, lv.sequence DESC, lv.id DESC"),
         )
 
@@ -346,6 +370,8 @@ class BillingDunningRun(models.Model):
             return "promise"
         if row["partner_id"] in on_hold:
             return "on_hold"
+        if row["awaiting_approval"]:
+            return "awaiting_approval"
         if row["amount_residual_company"] < tolerance:
             return "tolerance"
         if not ladder_of.get(row["partner_id"]):
@@ -403,6 +429,8 @@ class BillingDunningRun(models.Model):
             lines = [charges.line_values(row, terms, currency) for row in rows]
             fee = charges.reminder_fee(terms, currency) if any(line["fee_charged"] for line in lines) else 0.0
             contact = contacts[partner_id]
+            customer = self.env["res.partner"].browse(partner_id)
+            email_to = customer.billing_invoice_email or contact.email or False
             reminder_vals.append({
                 "run_id": self.id,
                 "company_id": self.company_id.id,
@@ -412,7 +440,8 @@ class BillingDunningRun(models.Model):
                 "currency_id": currency_id,
                 "date": self.date,
                 "state": state,
-                "channel": "email" if terms.send_email and contact.email else "letter",
+                "email_to": email_to,
+                "channel": self._channel(terms, customer, email_to),
                 "fee_amount": fee,
                 "is_dry_run": self.is_dry_run,
                 "amount_residual_company": sum(row["amount_residual_company"] for row in rows),
@@ -467,17 +496,30 @@ class BillingDunningRun(models.Model):
         }
 
     def _invoice_contacts(self, partners):
-        """The invoice address of each customer (one search for the whole set)."""
+        """Where each customer's reminder goes: the invoice contact of its billing
+        profile, else its first invoice address, else the customer itself (one
+        search for the whole set)."""
         children = self.env["res.partner"].search_fetch(
             [("parent_id", "in", partners.ids), ("type", "=", "invoice")],
             ["parent_id", "email"],
-            order="id",
+            order="id desc",
         )
-        partners.fetch(["email"])  # not every field of thousands of customers
+        # not every field of thousands of customers
+        partners.fetch(["email", "billing_invoice_contact_id", "billing_invoice_email", "billing_channel"])
         contacts = {partner.id: partner for partner in partners}
-        for child in children.sorted("id", reverse=True):
+        for child in children:
             contacts[child.parent_id.id] = child
+        for partner in partners.filtered("billing_invoice_contact_id"):
+            contacts[partner.id] = partner.billing_invoice_contact_id
         return contacts
+
+    @api.model
+    def _channel(self, terms, customer, email_to):
+        """E-mail when the level sends one, the customer has not asked for letters
+        and there is an address to send it to; a printed letter otherwise."""
+        if terms.send_email and customer.billing_channel != "letter" and email_to:
+            return "email"
+        return "letter"
 
     def _charge_calculator(self):
         return DunningCharges(self)

@@ -51,6 +51,14 @@ class BillingReminder(models.Model):
         string="Invoice Contact",
         help="The reminder is sent to the customer's invoice address.",
     )
+    email_to = fields.Char(
+        string="E-mail To",
+        compute="_compute_email_to",
+        store=True,
+        readonly=False,
+        help="Where the reminder is e-mailed: the invoice e-mail of the customer's billing profile, "
+        "else the invoice contact's e-mail.",
+    )
     level_id = fields.Many2one("billing.dunning.level", required=True, readonly=True, ondelete="restrict")
     is_collection_warning = fields.Boolean(related="level_id.is_collection_warning")
     currency_id = fields.Many2one("res.currency", required=True, readonly=True)
@@ -113,6 +121,14 @@ class BillingReminder(models.Model):
                 + reminder.fee_amount
             )
 
+    @api.depends("contact_id.email", "partner_id.billing_invoice_email")
+    def _compute_email_to(self):
+        for reminder in self:
+            if reminder.state in ("sent", "cancelled"):  # says where it went
+                reminder.email_to = reminder.email_to
+            else:
+                reminder.email_to = reminder.partner_id.billing_invoice_email or reminder.contact_id.email
+
     @api.depends("sent_date", "level_id.is_collection_warning", "level_id.warning_days")
     def _compute_collection_deadline(self):
         for reminder in self:
@@ -150,7 +166,8 @@ class BillingReminder(models.Model):
         e-mail, Odoo sends from the sending user's address.)"""
         return (
             *super().mail_allowed_qweb_expressions(),
-            "object.contact_id.id",
+            "object.email_to",
+            "object.contact_id.id",  # the recipient of the e-mails of version 19.0.1.0
             "object.contact_id.name",
             "object.partner_id.lang",
             "object.level_id.name",
@@ -186,6 +203,7 @@ class BillingReminder(models.Model):
     def action_approve(self):
         drafts = self.filtered(lambda r: r.state == "draft" and not r.is_dry_run)
         drafts.write({"state": "to_send"})
+        drafts.run_id._approve_when_reviewed()
         return True
 
     def action_cancel(self):
@@ -193,6 +211,7 @@ class BillingReminder(models.Model):
             raise UserError(self.env._("A reminder that has been sent cannot be cancelled."))
         self._check_no_posted_charges()
         self.write({"state": "cancelled"})
+        self.run_id._approve_when_reviewed()
         return True
 
     def _check_no_posted_charges(self):
@@ -367,10 +386,11 @@ class BillingReminder(models.Model):
         self.ensure_one()
         self._render_letter()
         if self.channel == "email":
-            if not self.contact_id.email:
+            if not self.email_to:
                 raise UserError(
                     self.env._(
-                        "The invoice contact %(name)s has no e-mail address.", name=self.contact_id.name
+                        "Neither the invoice contact %(name)s nor the billing profile has an e-mail address.",
+                        name=self.contact_id.name,
                     )
                 )
             if not mail:
@@ -406,7 +426,7 @@ class BillingReminder(models.Model):
         ``{reminder id: mail}``; whatever goes wrong, the e-mails are left to the
         per-reminder path, which records its own failure."""
         mails = {}
-        todo = self.filtered(lambda r: r.channel == "email" and r.contact_id.email)
+        todo = self.filtered(lambda r: r.channel == "email" and r.email_to)
         default = self.env.ref("billing_coordinator.mail_template_billing_reminder")
         for template, reminders in todo.grouped(lambda r: r._mail_template(default)).items():
             try:
@@ -671,7 +691,7 @@ class BillingReminder(models.Model):
         return [
             (
                 reminder,
-                self.env._("Sent by e-mail to %(recipient)s.", recipient=reminder.contact_id.email)
+                self.env._("Sent by e-mail to %(recipient)s.", recipient=reminder.email_to)
                 if reminder.mail_id
                 else self.env._("Letter ready to be printed and posted."),
                 reminder.pdf_attachment_id,

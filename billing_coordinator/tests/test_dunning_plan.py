@@ -40,6 +40,24 @@ class TestDunningPlan(DunningCommon):
         with freeze_time(self.today + timedelta(days=18)):
             self.assertEqual(self._plan(dry=True).reminder_ids.level_id, self.level_2)
 
+    def test_reminder_awaiting_approval_does_not_move_the_invoice_up_the_ladder(self):
+        self.company.billing_dunning_approval = True
+        invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-30)
+        first = self._plan().reminder_ids
+        self.assertEqual((first.level_id, first.state), (self.level_1, "draft"))
+        with freeze_time(self.today + timedelta(days=10)):
+            later = self._plan()
+        self.assertFalse(later.reminder_ids, "reminder 2, with a fee, after a reminder 1 that never went out")
+        self.assertEqual(later.exclusion_ids.move_id, invoice)
+        self.assertEqual(later.exclusion_ids.reason, "awaiting_approval")
+        with freeze_time(self.today + timedelta(days=12)):
+            first.run_id.action_approve()
+            first.run_id._send()
+        with freeze_time(self.today + timedelta(days=21)):
+            self.assertFalse(self._plan(dry=True).reminder_ids)
+        with freeze_time(self.today + timedelta(days=22)):
+            self.assertEqual(self._plan(dry=True).reminder_ids.level_id, self.level_2)
+
     def test_level_after_due_date_waits_for_its_days(self):
         invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-4)
         self.assertFalse(self._plan().reminder_ids)

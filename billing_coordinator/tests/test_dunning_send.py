@@ -2,10 +2,12 @@ from datetime import timedelta
 from unittest.mock import patch
 
 from freezegun import freeze_time
+from lxml import etree
 
 from odoo.exceptions import UserError
 from odoo.tests import Form, tagged
 from odoo.tools.convert import convert_file
+from odoo.tools.safe_eval import safe_eval
 
 from odoo.addons.base.tests.common import DISABLED_MAIL_CONTEXT
 
@@ -118,7 +120,7 @@ class TestDunningSend(DunningCommon):
         self.assertIn(english.name, en_mail.body_html)
         self.assertIn(english.invoice_date_due.strftime("%m/%d/%Y"), en_mail.body_html)
         self.assertIn("1,234.50", en_mail.body_html)
-        self.assertEqual(da_mail.recipient_ids, self.customer)
+        self.assertEqual(da_mail.email_to, self.customer.email)
 
     def test_email_states_fee_compensation_total_and_collection_warning(self):
         self.level_1.write({
@@ -203,7 +205,41 @@ class TestDunningSend(DunningCommon):
         run = self._plan()
         run._send()
         self.assertEqual(run.reminder_ids.contact_id, contact)
-        self.assertEqual(self._mails(run.reminder_ids).recipient_ids, contact)
+        self.assertEqual(self._mails(run.reminder_ids).email_to, "faktura@kunde.example")
+
+    def test_reminder_goes_to_the_invoice_contact_of_the_billing_profile(self):
+        _first, chosen = self.env["res.partner"].create([
+            {"name": "Gammel adresse", "parent_id": self.customer.id, "type": "invoice",
+             "email": "gammel@kunde.example"},
+            {"name": "Kreditorafdelingen", "parent_id": self.customer.id, "type": "contact",
+             "email": "kreditor@kunde.example"},
+        ])  # fmt: skip
+        self.customer.billing_invoice_contact_id = chosen
+        self._post_invoice(self.customer, 1000.0, due_in_days=-30)
+        run = self._plan()
+        run._send()
+        self.assertEqual(run.reminder_ids.contact_id, chosen)
+        self.assertEqual(self._mails(run.reminder_ids).email_to, "kreditor@kunde.example")
+
+    def test_reminder_goes_to_the_invoice_email_of_the_billing_profile(self):
+        self.customer.write({"email": False, "billing_invoice_email": "ap@kunde.example"})
+        self._post_invoice(self.customer, 1000.0, due_in_days=-30)
+        run = self._plan()
+        run._send()
+        reminder = run.reminder_ids
+        self.assertEqual((reminder.channel, reminder.state), ("email", "sent"))
+        self.assertEqual(self._mails(reminder).email_to, "ap@kunde.example")
+        self.assertIn("Sent by e-mail to ap@kunde.example.", " ".join(reminder.message_ids.mapped("body")))
+
+    def test_customer_who_prefers_letters_gets_a_letter(self):
+        self.customer.billing_channel = "letter"
+        self._post_invoice(self.customer, 1000.0, due_in_days=-30)
+        self._post_invoice(self.english, 800.0, due_in_days=-30)
+        run = self._plan()
+        run.with_context(billing_dunning_skip_pdf=True)._send()
+        self.assertEqual(self._reminders_of(self.customer).channel, "letter")
+        self.assertEqual(self._reminders_of(self.english).channel, "email")
+        self.assertFalse(self._mails(self._reminders_of(self.customer)))
 
     def test_approval_step_holds_reminders_until_a_coordinator_approves(self):
         self.company.billing_dunning_approval = True
@@ -218,6 +254,69 @@ class TestDunningSend(DunningCommon):
         self.Run._cron_dunning(self.company)
         self.assertEqual(reminder.state, "sent")
         self.assertEqual(len(self._mails(reminder)), 1)
+
+    def test_reminder_approved_on_its_own_form_is_sent_by_the_scheduled_action(self):
+        self.company.billing_dunning_approval = True
+        self._post_invoice(self.customer, 1000.0, due_in_days=-30)
+        self.Run._cron_dunning(self.company)
+        reminder = self._reminders_of(self.customer)
+        self.assertEqual((reminder.state, reminder.run_id.state), ("draft", "planned"))
+        self.assertTrue(self._shown(reminder, "action_approve"))
+        reminder.with_user(self.coordinator).action_approve()
+        self.assertEqual(reminder.run_id.state, "approved", "its last reminder to review was approved")
+        with freeze_time(self.today + timedelta(days=1)):
+            self.Run._cron_dunning(self.company)
+        self.assertEqual(reminder.state, "sent")
+        self.assertEqual(len(self._mails(reminder)), 1)
+
+    def test_run_stays_to_approve_while_some_reminders_are_not_reviewed(self):
+        self.company.billing_dunning_approval = True
+        other = self.env["res.partner"].create({"name": "Anden Kunde ApS", "is_company": True})
+        self._post_invoice(self.customer, 1000.0, due_in_days=-30)
+        self._post_invoice(other, 500.0, due_in_days=-30)
+        run = self._plan()
+        approved, left = self._reminders_of(self.customer), self._reminders_of(other)
+        approved.with_user(self.coordinator).action_approve()
+        self.assertEqual(run.state, "planned")
+        left.with_user(self.coordinator).action_cancel()
+        self.assertEqual(run.state, "approved")
+        self.Run._cron_dunning(self.company)
+        self.assertEqual((approved.state, left.state), ("sent", "cancelled"))
+
+    def test_send_is_offered_only_once_the_run_is_approved(self):
+        self.company.billing_dunning_approval = True
+        self._post_invoice(self.customer, 1000.0, due_in_days=-30)
+        run = self._plan()
+        self.assertEqual(run.state, "planned")
+        self.assertFalse(self._shown(run, "action_send"), "Send would only say: approve first")
+        self.assertTrue(self._shown(run, "action_approve"))
+        run.action_approve()
+        self.assertTrue(self._shown(run, "action_send"))
+        self.company.billing_dunning_approval = False
+        self._post_invoice(self.english, 800.0, due_in_days=-30)
+        unapproved = self._plan()
+        self.assertTrue(self._shown(unapproved, "action_send"))
+        self.assertFalse(self._shown(unapproved, "action_approve"), "nothing to approve in this company")
+
+    def test_sent_reminder_keeps_its_recipient(self):
+        self._post_invoice(self.customer, 1000.0, due_in_days=-30)
+        run = self._plan()
+        with Form(run.reminder_ids.with_user(self.coordinator)) as form:
+            self.assertFalse(form._get_modifier("contact_id", "readonly"))
+        run._send()
+        with Form(run.reminder_ids.with_user(self.coordinator)) as form:
+            self.assertTrue(form._get_modifier("channel", "readonly"))
+            self.assertTrue(form._get_modifier("contact_id", "readonly"), "who received it stays on record")
+
+    def _shown(self, record, button_name):
+        """Whether the form of ``record`` shows the button, as the web client
+        evaluates its ``invisible`` expression on the record's values."""
+        arch = record.get_views([(False, "form")])["views"]["form"]["arch"]
+        button = etree.fromstring(arch).xpath(f"//header/button[@name='{button_name}']")[0]
+        values = {
+            name: value[0] if isinstance(value, tuple) else value for name, value in record.read()[0].items()
+        }
+        return not safe_eval(button.get("invisible") or "False", values)
 
     def test_invoices_settled_while_awaiting_approval_are_left_out_when_sending(self):
         self.company.billing_dunning_approval = True
