@@ -29,6 +29,13 @@ class TestDunningSend(DunningCommon):
             [("model", "=", "billing.reminder"), ("res_id", "in", reminders.ids)]
         )
 
+    def test_reminders_go_out_at_night_after_the_payments_are_matched(self):
+        dunning = self.env.ref("billing_coordinator.billing_dunning_run_cron")
+        detection = self.env.ref("billing_coordinator.billing_discrepancy_cron_detection")
+        self.assertEqual((dunning.interval_number, dunning.interval_type), (1, "days"))
+        self.assertLess(detection.nextcall.time(), dunning.nextcall.time())
+        self.assertLess(dunning.nextcall.hour, 6, "reminders are sent at night, before the working day")
+
     def test_scheduled_action_twice_the_same_day_sends_nothing_twice(self):
         self._post_invoice(self.customer, 1000.0, due_in_days=-30)
         self._post_invoice(self.english, 2000.0, due_in_days=-30)
