@@ -1,6 +1,6 @@
 from unittest.mock import patch
 
-from odoo import SUPERUSER_ID, api, sql_db
+from odoo import SUPERUSER_ID, api, fields, sql_db
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 
@@ -417,6 +417,22 @@ class TestDataQuality(AccountsCommon):
             for cr in cursors:
                 cr.rollback()
                 cr.close()
+
+    def test_nightly_check_runs_while_the_detection_scans_the_company(self):
+        with (
+            self.other_workers(2) as (detection, checks),
+            patch.object(self.registry["ir.cron"], "_commit_progress", return_value=60.0),
+            patch.object(self.registry["billing.discrepancy"], "_run_detection") as scan,
+        ):
+            company = checks.ref("base.main_company")
+            today = fields.Date.context_today(company)
+            self.assertNotEqual(company.billing_data_check_date, today, "precondition: not checked today")
+            # the detection has the company in hand: its transaction is not over
+            detection["billing.discrepancy"]._cron_run_detection()
+            self.assertIn(company.id, [call.args[0].id for call in scan.call_args_list])
+            checks["billing.data.issue"]._cron_refresh_data_issues()
+            company.invalidate_recordset()
+            self.assertEqual(company.billing_data_check_date, today, "checks skipped for the day")
 
     def test_name_similarity_threshold_on_a_new_database_connection(self):
         """The duplicate-name check sets pg_trgm's threshold, a setting that a
