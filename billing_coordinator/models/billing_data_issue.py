@@ -5,6 +5,7 @@ from odoo.fields import Domain
 from odoo.tools import SQL
 
 from ..tools.relations import replace_links
+from ..tools.sql_locks import try_job_lock
 
 REFRESH_BATCH = 500
 
@@ -192,7 +193,7 @@ class BillingDataIssue(models.Model):
         """Nightly: refresh every company's customers once a day, one batch at a time.
 
         Each company keeps a cursor (the last customer id done), so a run that
-        stops half-way resumes where it was; the company row is locked while a
+        stops half-way resumes where it was; the job locks the company while a
         batch runs, so a second worker skips it instead of doing it twice.
         """
         cron = self.env["ir.cron"]
@@ -214,14 +215,12 @@ class BillingDataIssue(models.Model):
                     return
 
     def _lock_company(self, company):
-        # NO KEY: the rows that reference the company (invoices, customers...) take
-        # a key share lock to be inserted; FOR UPDATE would hold them up all batch
-        rows = self.env.execute_query(
-            SQL("SELECT id FROM res_company WHERE id = %s FOR NO KEY UPDATE SKIP LOCKED", company.id)
-        )
-        if rows:
-            company.invalidate_recordset(["billing_data_check_date", "billing_data_check_cursor"])
-        return bool(rows)
+        """Whether this transaction may check ``company`` (no other worker of the
+        job is checking it); its date and cursor are then read anew."""
+        if not try_job_lock(self.env.cr, self._name, company.id):
+            return False
+        company.invalidate_recordset(["billing_data_check_date", "billing_data_check_cursor"])
+        return True
 
     def _next_batch(self, company):
         return (

@@ -318,17 +318,24 @@ class BillingDiscrepancy(models.Model):
 
     def write(self, vals):
         stage = self.env["billing.discrepancy.stage"].browse(vals.get("stage_id"))
+        # entering the stage takes a resolution of this write: one kept from before says nothing
         if (
             stage.state == "resolved"
             and not vals.get("resolution")
-            and self.filtered(lambda t: not t.resolution)
+            and self.filtered(lambda ticket: ticket.state != "resolved")
         ):
             raise UserError(
                 self.env._("Resolve a ticket with the Resolve button: it records how it was resolved.")
             )
         if stage and stage.state not in CLOSED_STATES:
             vals.setdefault("resolved_on", False)
+            self.filtered("is_closed")._forget_resolution()
         return super().write(vals)
+
+    def _forget_resolution(self):
+        """A ticket reopened is resolved anew, with the Resolve button."""
+        if self:
+            self.write({"resolution": False, "resolution_note": False})
 
     def _check_company(self, fnames=None):
         """Odoo's company check, with the linked invoices and payments checked per

@@ -8,10 +8,13 @@ from odoo.tools import SQL
 from ..tools.bulk_insert import insert_records
 from ..tools.relations import add_links
 from ..tools.sql_arrays import id_array
+from ..tools.sql_locks import try_job_lock
 from ..tools.sql_settings import without_jit
 from .billing_discrepancy_stage import CLOSED_STATES
 
 _logger = logging.getLogger(__name__)
+
+DETECTION_JOB = "billing.discrepancy.detection"
 
 # the values of a ticket the scan's facts give as they are
 FACT_COLUMNS = (
@@ -68,10 +71,7 @@ class BillingDiscrepancyDetection(models.AbstractModel):
         cron = self.env["ir.cron"]
         company_ids = self.env["res.company"].sudo().search([("active", "=", True)]).ids
         for index, company_id in enumerate(company_ids):
-            self.env.cr.execute(
-                SQL("SELECT id FROM res_company WHERE id = %s FOR NO KEY UPDATE SKIP LOCKED", company_id)
-            )
-            if self.env.cr.fetchone():
+            if try_job_lock(self.env.cr, DETECTION_JOB, company_id):
                 self._run_detection(self.env["res.company"].browse(company_id))
             if not cron._commit_progress(1, remaining=len(company_ids) - index - 1):
                 break

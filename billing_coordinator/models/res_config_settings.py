@@ -47,6 +47,7 @@ class ResConfigSettings(models.TransientModel):
     billing_credit_approver_id = fields.Many2one(
         related="company_id.billing_credit_approver_id",
         readonly=False,
+        domain=lambda self: self._billing_credit_approver_domain(),
     )
     billing_data_issue_policy = fields.Selection(
         related="company_id.billing_data_issue_policy",
@@ -88,3 +89,11 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.billing_sla_other_days",
         readonly=False,
     )
+
+    def _billing_credit_approver_domain(self):
+        """The Billing Managers of the company: only they may approve credit limits."""
+        managers = self.env.ref("billing_coordinator.group_billing_manager")
+        return (
+            f"[('all_group_ids', 'in', {managers.ids}), ('share', '=', False), "
+            "('company_ids', 'in', company_id)]"
+        )

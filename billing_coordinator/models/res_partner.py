@@ -354,14 +354,19 @@ class ResPartner(models.Model):
         """Store again the figures that have passed their date (an invoice fell
         due, a payment left the 12 months), so that lists read stored figures."""
         cron = self.env["ir.cron"]
+        today, done_up_to = fields.Date.today(), 0
         while True:
+            # past the batches done: one whose figures stay stale is not done again
             stale = self.search(
-                [("billing_ar_valid_until", "<", fields.Date.today())], limit=batch_size, order="id"
+                [("billing_ar_valid_until", "<", today), ("id", ">", done_up_to)],
+                limit=batch_size,
+                order="id",
             )
             if not stale:
                 return
             stale._billing_store_ar_data_again()
             stale.flush_recordset(["billing_ar_data", "billing_ar_valid_until"])
+            done_up_to = stale[-1].id
             if not cron._commit_progress(len(stale)):
                 return
 

@@ -73,7 +73,9 @@ class BillingPartnerAr(models.Model):
     def _figures_for(self, partner_ids, company=None):
         """The view's rows of these customers (in ``company``, or in every
         company): the view's query with the customers filtered inside, so only
-        their lines are read, through the index on the lines' partner."""
+        their lines are read, through the index on the lines' partner. Figured
+        at Python's date, the one the stored figures' ``valid_until`` is
+        compared with: the database's CURRENT_DATE follows its server's time zone."""
         if not partner_ids:
             return []
         self._flush_sources()
@@ -91,12 +93,14 @@ class BillingPartnerAr(models.Model):
                 customer_ids,
                 SQL("AND move.company_id = %s", company.id) if company else SQL(),
             ),
+            today=fields.Date.today(),
         )
         self.env.cr.execute(query)
         return self.env.cr.dictfetchall()
 
-    def _query(self, receivable_filter=None, activity_filter=None):
-        """The view's SELECT; the filters restrict it to some customers of one company."""
+    def _query(self, receivable_filter=None, activity_filter=None, today=None):
+        """The view's SELECT; the filters restrict it to some customers of one
+        company; ``today``: the date it is figured at (the view's: CURRENT_DATE)."""
         return SQL(
             """
             WITH receivable AS MATERIALIZED (
@@ -116,15 +120,15 @@ class BillingPartnerAr(models.Model):
                 SELECT company_id, partner_id,
                        SUM(amount_residual) AS open_balance,
                        SUM(amount_residual) FILTER (
-                           WHERE amount_residual > 0 AND date_maturity < CURRENT_DATE) AS overdue_amount,
-                       MAX(CURRENT_DATE - date_maturity) FILTER (
-                           WHERE amount_residual > 0 AND date_maturity < CURRENT_DATE) AS oldest_overdue_days,
+                           WHERE amount_residual > 0 AND date_maturity < %(today)s) AS overdue_amount,
+                       MAX(%(today)s - date_maturity) FILTER (
+                           WHERE amount_residual > 0 AND date_maturity < %(today)s) AS oldest_overdue_days,
                        COUNT(DISTINCT move_id) FILTER (
                            WHERE amount_residual > 0 AND move_type = 'out_invoice') AS open_invoice_count,
                        MIN(date_maturity) FILTER (WHERE amount_residual > 0) AS oldest_open_due_date,
                        -- the first day on which an open item becomes overdue
                        MIN(date_maturity) FILTER (
-                           WHERE amount_residual > 0 AND date_maturity >= CURRENT_DATE) AS next_due_date
+                           WHERE amount_residual > 0 AND date_maturity >= %(today)s) AS next_due_date
                   FROM receivable
                  WHERE NOT reconciled
               GROUP BY company_id, partner_id
@@ -145,7 +149,7 @@ class BillingPartnerAr(models.Model):
                        -- the last day before an invoice leaves the 12 months
                        (MIN(paid_date) + INTERVAL '12 months')::date AS window_until
                   FROM paid_invoices
-                 WHERE paid_date >= CURRENT_DATE - INTERVAL '12 months'
+                 WHERE paid_date >= %(today)s - INTERVAL '12 months'
               GROUP BY company_id, partner_id
             ),
             last_payments AS (
@@ -178,6 +182,7 @@ class BillingPartnerAr(models.Model):
          LEFT JOIN next_actions USING (company_id, partner_id)
             """,
             receivable_filter=receivable_filter or SQL(),
+            today=SQL("%s::date", today) if today else SQL("CURRENT_DATE"),
             next_actions=self._next_actions_sql(SQL("customers"), activity_filter),
         )
 

@@ -1,6 +1,7 @@
+from contextlib import contextmanager
 from datetime import timedelta
 
-from odoo import fields
+from odoo import SUPERUSER_ID, api, fields
 from odoo.fields import Command
 from odoo.tests import new_test_user
 
@@ -27,6 +28,21 @@ class BillingCommon(AccountTestInvoicingCommon):
             "is_company": True,
             "company_id": cls.company.id,
         })  # fmt: skip
+
+    @contextmanager
+    def other_workers(self, count):
+        """``count`` superuser environments, each in a transaction of its own as a
+        worker of a scheduled action runs: apart from the test's, they see the
+        committed database only; rolled back at the end."""
+        cursors = [self.registry.cursor() for _worker in range(count)]
+        try:
+            for cr in cursors:
+                cr.execute("SET LOCAL lock_timeout = '10s'")  # a lock wait fails the test, never hangs it
+            yield [api.Environment(cr, SUPERUSER_ID, {}) for cr in cursors]
+        finally:
+            for cr in cursors:
+                cr.rollback()
+                cr.close()
 
     def count_queries(self, operation):
         """Run ``operation()`` on an empty record cache, as a new request would,

@@ -2,6 +2,8 @@ import json
 from datetime import timedelta
 from unittest.mock import patch
 
+from freezegun import freeze_time
+
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
@@ -134,6 +136,61 @@ class TestArFigures(AccountsCommon):
         self.debtor.invalidate_recordset()
         self.assertEqual(self.debtor.sudo().billing_ar_valid_until, self.not_due.invoice_date_due)
         self.assertEqual(self.debtor.sudo().billing_ar_data[str(self.company.id)]["overdue_amount"], 1300.0)
+
+    def _nightly_refresh(self, figures_change=True):
+        """Run the nightly refresh of the figures, as its scheduled action would
+        until its time is up (five batches); return the ids of the customers of
+        each batch. ``figures_change=False``: storing them again leaves them as
+        they were, past their date."""
+        stored = []
+        real_store = type(self.env["res.partner"])._billing_store_ar_data_again
+
+        def store(partners):
+            stored.append(partners.ids)
+            if figures_change:
+                real_store(partners)
+
+        def progress(cron, processed=0, **_kwargs):
+            return 60.0 if len(stored) < 5 else 0.0
+
+        with (
+            patch.object(self.registry["ir.cron"], "_commit_progress", progress),
+            patch.object(self.registry["res.partner"], "_billing_store_ar_data_again", store),
+        ):
+            self.env["res.partner"]._cron_refresh_billing_ar_data()
+        return stored
+
+    def test_nightly_refresh_figures_the_day_the_figures_are_compared_with(self):
+        """Python's date (UTC) and PostgreSQL's CURRENT_DATE (the database
+        server's time zone) differ for some hours of the day when the server is
+        west of UTC; simulated here by moving Python's clock a day ahead."""
+        debtor = self._good_customer(name="Forfald ApS")
+        invoice = self._post_invoice(debtor, 100.0, due_in_days=0)
+        self.env.flush_all()
+        self.assertEqual(debtor.sudo().billing_ar_valid_until, invoice.invoice_date_due)
+        with freeze_time(invoice.invoice_date_due + timedelta(days=1)):
+            batches = self._nightly_refresh()
+            debtor.invalidate_recordset()
+            self.assertEqual(len(batches), 1, "the same customers stored again and again")
+            self.assertFalse(debtor.sudo().billing_ar_valid_until, "overdue since: nothing left to fall due")
+            self.assertEqual(debtor.sudo().billing_ar_data[str(self.company.id)]["overdue_amount"], 100.0)
+
+    def test_nightly_refresh_stores_each_customer_once(self):
+        """Customers whose figures are still past their date once stored again
+        are not stored again and again until the scheduled action's time is up."""
+        debtors = self._good_customer(name="Skyldner 1 ApS") | self._good_customer(name="Skyldner 2 ApS")
+        for debtor in debtors:
+            self._post_invoice(debtor, 100.0, due_in_days=5)
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE res_partner SET billing_ar_valid_until = %s WHERE id = ANY(%s)",
+            [self.today - timedelta(days=1), debtors.ids],
+        )
+        self.env.invalidate_all()
+        batches = self._nightly_refresh(figures_change=False)
+        stored = [partner_id for batch in batches for partner_id in batch]
+        self.assertEqual(sorted(stored), sorted(set(stored)), f"customers stored again: {batches}")
+        self.assertLessEqual(set(debtors.ids), set(stored))
 
     def test_merged_duplicate_brings_its_invoices_into_the_figures(self):
         """Two records of one private customer, merged: Odoo moves the journal

@@ -1,10 +1,11 @@
 from unittest.mock import patch
 
-from odoo import SUPERUSER_ID, api
+from odoo import SUPERUSER_ID, api, fields, sql_db
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 
 from ..tools.data_checks import email_is_valid, vat_is_valid
+from ..tools.sql_settings import local_setting
 from .common_accounts import AccountsCommon
 
 
@@ -416,3 +417,44 @@ class TestDataQuality(AccountsCommon):
             for cr in cursors:
                 cr.rollback()
                 cr.close()
+
+    def test_nightly_check_runs_while_the_detection_scans_the_company(self):
+        with (
+            self.other_workers(2) as (detection, checks),
+            patch.object(self.registry["ir.cron"], "_commit_progress", return_value=60.0),
+            patch.object(self.registry["billing.discrepancy"], "_run_detection") as scan,
+        ):
+            company = checks.ref("base.main_company")
+            today = fields.Date.context_today(company)
+            self.assertNotEqual(company.billing_data_check_date, today, "precondition: not checked today")
+            # the detection has the company in hand: its transaction is not over
+            detection["billing.discrepancy"]._cron_run_detection()
+            self.assertIn(company.id, [call.args[0].id for call in scan.call_args_list])
+            checks["billing.data.issue"]._cron_refresh_data_issues()
+            company.invalidate_recordset()
+            self.assertEqual(company.billing_data_check_date, today, "checks skipped for the day")
+
+    def test_name_similarity_threshold_on_a_new_database_connection(self):
+        """The duplicate-name check sets pg_trgm's threshold, a setting that a
+        database session only knows once it has loaded pg_trgm's library (a
+        query or an insert of a customer that uses it): the nightly check may
+        be the first to use pg_trgm on its connection. (A customer created
+        here would load it: the check's setting is tested as it runs.)"""
+        dbname = self.env.cr.dbname
+        pool = sql_db.ConnectionPool(maxconn=1)  # a connection none of the tests used
+        cr = sql_db.Connection(pool, dbname, sql_db.connection_info_for(dbname)[1]).cursor()
+        try:
+            cr.execute("SELECT current_setting('pg_trgm.similarity_threshold', true)")
+            self.assertIsNone(cr.fetchone()[0], "precondition: a session that has not loaded pg_trgm")
+            with local_setting(cr, "pg_trgm.similarity_threshold", 0.2):
+                cr.execute(
+                    "SELECT similarity('Jens Hansen', 'Jens Hansens'), "
+                    "current_setting('pg_trgm.similarity_threshold')"
+                )
+                self.assertEqual(cr.fetchone()[1], "0.2")
+            cr.execute("SELECT current_setting('pg_trgm.similarity_threshold')")
+            self.assertEqual(cr.fetchone()[0], "0.3", "back to the session's default")
+        finally:
+            cr.rollback()
+            cr.close()
+            pool.close_all()

@@ -281,6 +281,31 @@ class TestDiscrepancyDetection(DiscrepancyCommon):
         self.assertEqual(opened.coordinator_id, self.coordinator)
 
     # ------------------------------------------------------------------
+    # the nightly scan among other workers
+    # ------------------------------------------------------------------
+    def _companies_scanned_at_night(self, worker):
+        """The ids of the companies the nightly scan of ``worker`` takes, its
+        transaction left open (the scan itself left out)."""
+        with (
+            patch.object(self.registry["ir.cron"], "_commit_progress", return_value=60.0),
+            patch.object(self.registry["billing.discrepancy"], "_run_detection") as scan,
+        ):
+            worker["billing.discrepancy"]._cron_run_detection()
+        return [company.id for call in scan.call_args_list for company in call.args[0]]
+
+    def test_nightly_scan_runs_while_the_data_check_has_the_company(self):
+        with self.other_workers(2) as (checks, detection):
+            company = checks.ref("base.main_company")
+            self.assertTrue(checks["billing.data.issue"]._lock_company(company))
+            self.assertIn(company.id, self._companies_scanned_at_night(detection))
+
+    def test_a_second_nightly_scan_leaves_the_companies_to_the_first(self):
+        with self.other_workers(2) as (first, second):
+            company = first.ref("base.main_company")
+            self.assertIn(company.id, self._companies_scanned_at_night(first))
+            self.assertNotIn(company.id, self._companies_scanned_at_night(second))
+
+    # ------------------------------------------------------------------
     # idempotency, auto-close, reopen
     # ------------------------------------------------------------------
     def test_running_twice_gives_the_same_tickets(self):

@@ -312,6 +312,34 @@ class TestDiscrepancyResolution(DiscrepancyCommon):
         tracked = ticket.sudo().message_ids.tracking_value_ids.mapped("field_id.name")
         self.assertIn("stage_id", tracked)
 
+    def test_resolved_ticket_moved_back_on_the_statusbar_is_resolved_anew(self):
+        self._receive(self.customer, 250.0, days_ago=12)
+        ticket = self._tickets("unapplied_payment").with_user(self.coordinator)
+        self._resolve(ticket, "closed", note="Forudbetaling efter aftale")
+        in_progress = self.env.ref("billing_coordinator.billing_discrepancy_stage_in_progress")
+        resolved = self.env.ref("billing_coordinator.billing_discrepancy_stage_resolved")
+        with Form(ticket) as form:
+            form.stage_id = in_progress
+        self.assertEqual(ticket.state, "in_progress")
+        self.assertEqual(
+            (ticket.resolution, ticket.resolution_note, ticket.resolved_on),
+            (False, False, False),
+            "an open ticket shows no resolution",
+        )
+        with self.assertRaisesRegex(UserError, "Resolve button"), Form(ticket) as form:
+            form.stage_id = resolved
+
+    def test_resolved_stage_asks_for_a_resolution_even_of_a_ticket_that_kept_one(self):
+        """Tickets moved back to an open stage before it cleared their resolution
+        still have one: the statusbar must not resolve them again with it."""
+        self._receive(self.customer, 250.0, days_ago=12)
+        ticket = self._tickets("unapplied_payment").with_user(self.coordinator)
+        ticket.sudo().resolution = "closed"
+        self.assertEqual(ticket.state, "new")
+        resolved = self.env.ref("billing_coordinator.billing_discrepancy_stage_resolved")
+        with self.assertRaisesRegex(UserError, "Resolve button"), Form(ticket) as form:
+            form.stage_id = resolved
+
     def test_plain_user_cannot_open_or_resolve_tickets(self):
         invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-10)
         ticket = self._dispute(invoice, amount=100.0)

@@ -1,5 +1,6 @@
 from odoo.exceptions import UserError
 from odoo.tests import Form, tagged
+from odoo.tools.safe_eval import safe_eval
 
 from .common_accounts import AccountsCommon, valid_cvr
 
@@ -127,6 +128,17 @@ class TestOnboarding(AccountsCommon):
         self.assertEqual(customer.billing_credit_approval_state, "approved")
         self.assertFalse(customer.activity_ids)
         self.assertEqual(customer.billing_account_state, "active")
+
+    def test_credit_limit_approver_setting_offers_the_billing_managers_of_the_company(self):
+        settings = self.env["res.config.settings"].with_company(self.company)
+        domain = settings.fields_get(["billing_credit_approver_id"])["billing_credit_approver_id"]["domain"]
+        if isinstance(domain, str):  # as the web client evaluates it on the settings
+            domain = safe_eval(domain, {"company_id": self.company.id})
+        offered = self.env["res.users"].search(domain)
+        self.assertIn(self.manager, offered)
+        for user in (self.coordinator, self.plain_user, self.manager_b):
+            with self.subTest(user=user.login):
+                self.assertNotIn(user, offered, "offered as the approver of credit limits")
 
     def test_manager_rejects_a_credit_limit(self):
         customer = self._run_wizard(credit_limit=25_000.0).with_company(self.company)

@@ -1,5 +1,7 @@
+from lxml import etree
+
 from odoo.exceptions import AccessError
-from odoo.tests import tagged
+from odoo.tests import Form, tagged
 
 from .common import BillingCommon
 
@@ -74,6 +76,25 @@ class TestSecurity(BillingCommon):
         self.assertEqual(rate.country_id.code, "DK")
         configuration = self.env.ref("billing_coordinator.billing_coordinator_menu_configuration")
         self.assertIn(configuration.id, self._visible_menus(self.manager))
+
+    def _new_button_leads_to_a_savable_form(self, model):
+        records = self.env[model].with_user(self.coordinator)
+        views = records.get_views([(False, "list"), (False, "form")])["views"]
+        creatable = all(
+            etree.fromstring(views[view_type]["arch"]).get("create") not in ("0", "false", "False")
+            for view_type in ("list", "form")
+        )
+        if creatable:  # the list shows New: its form must be savable
+            with Form(records):
+                pass
+
+    def test_collection_case_list_shows_no_new_button_it_cannot_save(self):
+        """A case is opened by handing reminders over to collection, never typed in."""
+        self._new_button_leads_to_a_savable_form("billing.collection.case")
+
+    def test_reminder_list_shows_no_new_button_it_cannot_save(self):
+        """A reminder is planned by a dunning run, never typed in."""
+        self._new_button_leads_to_a_savable_form("billing.reminder")
 
     def test_invoicing_user_keeps_working_as_before(self):
         accountant = self._billing_user(
