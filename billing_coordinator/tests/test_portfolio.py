@@ -1,4 +1,5 @@
 from odoo.exceptions import UserError
+from odoo.fields import Command
 from odoo.tests import Form, HttpCase, new_test_user, tagged
 
 from .common import COORDINATOR_GROUPS
@@ -46,6 +47,23 @@ class TestPortfolio(AccountsCommon):
         self.assertFalse(contact.billing_coordinator_id)
         self._post_invoice(contact, 100.0)
         self.assertEqual(contact.billing_coordinator_id, self.coordinator)
+
+    def test_invoicing_user_posts_the_first_invoice_of_a_new_customer(self):
+        """The rules assign the coordinator, whoever posts: an invoicing user may
+        not edit the coordinator himself, but his first invoice still gets one."""
+        self._denmark_rule()
+        accountant = self._billing_user(
+            "bc_portfolio_invoicing", "base.group_user,account.group_account_invoice", self.company
+        )
+        newcomer = self._good_customer(customer_rank=0)
+        invoice = self.env["account.move"].with_user(accountant).create({
+            "move_type": "out_invoice",
+            "partner_id": newcomer.id,
+            "invoice_line_ids": [Command.create({"name": "Service", "quantity": 1, "price_unit": 100.0})],
+        })  # fmt: skip
+        invoice.action_post()
+        self.assertEqual(invoice.state, "posted")
+        self.assertEqual(newcomer.with_company(self.company).billing_coordinator_id, self.coordinator)
 
     def test_round_robin_among_coordinators(self):
         self.rules.create({
