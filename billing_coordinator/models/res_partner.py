@@ -2,7 +2,7 @@ from collections import defaultdict
 from datetime import date
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.fields import Domain
 from odoo.tools import SQL
 
@@ -63,6 +63,14 @@ AR_LINE_DEPENDS = [
 
 # who may read receivable figures: the same groups as Odoo's own `credit`
 ACCOUNTING_GROUPS = "account.group_account_invoice,account.group_account_readonly"
+
+# what the billing team decides about a customer: others may read it, not change it
+BILLING_TEAM_FIELDS = {
+    "billing_coordinator_id",
+    "billing_account_state",
+    "billing_account_state_reason",
+    "billing_dunning_policy_id",
+}
 
 # saving one of these fields on a customer refreshes its data-quality issues
 DATA_CHECKED_FIELDS = {
@@ -701,6 +709,7 @@ class ResPartner(models.Model):
         return partners
 
     def write(self, vals):
+        self._billing_check_team_fields_write(vals)
         to_check = self._billing_to_check_after_write(vals)
         # archived, made a contact or moved, a customer is refreshed to lose its issues
         customers_before = to_check._billing_customers()
@@ -721,6 +730,33 @@ class ResPartner(models.Model):
         if coordinators_before:
             self.env["billing.discrepancy"]._follow_coordinator_change(coordinators_before)
         return result
+
+    def _billing_check_team_fields_write(self, vals):
+        """Only the billing team changes a customer's coordinator, account state
+        or dunning policy: a contact manager must not lift a collection block."""
+        if self.env.su or not BILLING_TEAM_FIELDS.intersection(vals):
+            return
+        if self.env.user.has_group("billing_coordinator.group_billing_coordinator"):
+            return
+        if self._billing_changed_fields(vals, BILLING_TEAM_FIELDS):
+            raise AccessError(
+                self.env._(
+                    "Only the billing team may change a customer's coordinator, account state "
+                    "or dunning policy."
+                )
+            )
+
+    def _billing_changed_fields(self, vals, fnames):
+        """Which of ``fnames`` a write of ``vals`` changes on at least one of these
+        partners. Odoo's merge writes every field of the merged partners, the
+        unchanged ones too: those are no change."""
+        changed = set()
+        for fname in fnames.intersection(vals):
+            field = self._fields[fname]
+            new_value = field.convert_to_record(field.convert_to_cache(vals[fname], self), self)
+            if any(partner[fname] != new_value for partner in self):
+                changed.add(fname)
+        return changed
 
     def _billing_to_check_after_write(self, vals):
         """The partners whose data issues a write of ``vals`` changes. Odoo raises

@@ -174,7 +174,7 @@ class TestPortfolio(AccountsCommon):
         self.assertFalse(partners_b.search([("id", "=", customer.id)]))
         self.assertFalse(partners_b.search([("billing_coordinator_id", "=", self.coordinator.id)]))
         shared = self._good_customer(company_id=False)
-        shared.with_company(self.company).billing_coordinator_id = self.coordinator
+        shared.with_company(self.company).sudo().billing_coordinator_id = self.coordinator
         self.assertFalse(shared.with_env(self._env_of(self.coordinator_b)).billing_coordinator_id)
 
     def test_portfolio_views_and_filters(self):
@@ -219,7 +219,7 @@ class TestPortfolio(AccountsCommon):
         arch = self.env["account.move"].with_user(self.coordinator).get_view(view_type="form")["arch"]
         self.assertIn("billing_partner_account_state", arch)
         in_b = self._good_customer(company_id=False)
-        in_b.with_company(self.company_b).billing_account_state = "blocked"
+        in_b.with_company(self.company_b).sudo().billing_account_state = "blocked"
         invoice = self._post_invoice(in_b, 10.0)
         self.assertEqual(invoice.billing_partner_account_state, "active", "blocked only in company B")
 

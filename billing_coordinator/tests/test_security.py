@@ -87,3 +87,45 @@ class TestSecurity(BillingCommon):
         invoice.action_post()
         self.assertEqual(invoice.state, "posted")
         self.assertNotIn(self.root_menu.id, self._visible_menus(accountant))
+
+    def test_user_without_billing_group_cannot_change_what_the_billing_team_decides(self):
+        """A contact manager edits the customer, but must not lift the block a
+        hand-over to collection put on it, nor move it to another coordinator
+        (which moves its open tickets) or another dunning policy."""
+        contacts_user = self._billing_user(
+            "bc_contacts", "base.group_user,base.group_partner_manager", self.company
+        )
+        policy = (
+            self.env["billing.dunning.policy"]
+            .sudo()
+            .create({"name": "Gentle", "company_id": self.company.id})
+        )
+        customer = self.customer.with_company(self.company)
+        customer.sudo().write(
+            {"billing_account_state": "blocked", "billing_account_state_reason": "Collection"}
+        )
+        for vals in (
+            {"billing_account_state": "active"},
+            {"billing_account_state_reason": False},
+            {"billing_coordinator_id": contacts_user.id},
+            {"billing_dunning_policy_id": policy.id},
+        ):
+            with self.subTest(vals=vals), self.assertRaises(AccessError):
+                customer.with_user(contacts_user).write(vals)
+        unchanged_state = {"phone": "+45 70 10 20 30", "billing_account_state": "blocked"}
+        customer.with_user(contacts_user).write(unchanged_state)
+        self.assertEqual(customer.billing_account_state, "blocked")
+
+    def test_user_without_billing_group_merges_contacts(self):
+        """Odoo's merge writes every field of the merged contacts, the billing
+        ones too: unchanged, they are no change of the billing team's fields."""
+        accounting_admin = self._billing_user(
+            "bc_contacts_merge",
+            "base.group_user,base.group_partner_manager,base.group_erp_manager,account.group_account_invoice",
+            self.company,
+        )
+        duplicate = self.env["res.partner"].create({"name": "Kunde Test", "company_id": self.company.id})
+        self.env["base.partner.merge.automatic.wizard"].with_user(accounting_admin)._merge(
+            (self.customer + duplicate).ids, self.customer
+        )
+        self.assertFalse(duplicate.exists())
