@@ -72,6 +72,9 @@ BILLING_TEAM_FIELDS = {
     "billing_dunning_policy_id",
 }
 
+# what a Billing Manager decides: a credit limit above the company's threshold
+CREDIT_APPROVAL_FIELDS = {"billing_credit_approval_state", "billing_credit_limit_requested"}
+
 # saving one of these fields on a customer refreshes its data-quality issues
 DATA_CHECKED_FIELDS = {
     "name",
@@ -710,6 +713,7 @@ class ResPartner(models.Model):
 
     def write(self, vals):
         self._billing_check_team_fields_write(vals)
+        self._billing_check_credit_approval_write(vals)
         to_check = self._billing_to_check_after_write(vals)
         # archived, made a contact or moved, a customer is refreshed to lose its issues
         customers_before = to_check._billing_customers()
@@ -745,6 +749,25 @@ class ResPartner(models.Model):
                     "or dunning policy."
                 )
             )
+
+    def _billing_check_credit_approval_write(self, vals):
+        """Above the company's threshold a Billing Manager decides the credit
+        limit: nobody else marks a request approved or sets such a limit."""
+        if self.env.su or not ("credit_limit" in vals or CREDIT_APPROVAL_FIELDS.intersection(vals)):
+            return
+        if self.env.user.has_group("billing_coordinator.group_billing_manager"):
+            return
+        approving = self._billing_changed_fields(vals, CREDIT_APPROVAL_FIELDS)
+        if approving or self._billing_raises_credit_limit(vals):
+            raise AccessError(
+                self.env._("Only a Billing Manager approves a credit limit above the company's threshold.")
+            )
+
+    def _billing_raises_credit_limit(self, vals):
+        """Whether ``vals`` raises the credit limit of one of these partners above the threshold."""
+        threshold = self.env.company.billing_credit_limit_threshold
+        limit = vals.get("credit_limit") or 0.0
+        return bool(threshold) and limit > threshold and any(partner.credit_limit < limit for partner in self)
 
     def _billing_changed_fields(self, vals, fnames):
         """Which of ``fnames`` a write of ``vals`` changes on at least one of these
@@ -832,7 +855,8 @@ class ResPartner(models.Model):
             if not threshold or amount <= threshold:
                 partner.credit_limit = amount
                 continue
-            partner.write({
+            # the coordinator asks; only the approval is a Billing Manager's
+            partner.sudo().write({
                 "billing_credit_limit_requested": amount,
                 "billing_credit_approval_state": "pending",
             })  # fmt: skip
