@@ -1,6 +1,7 @@
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import tagged
 
+from ..models.res_company import COMPANY_ACCOUNT_FIELDS
 from .common import BillingCommon
 
 
@@ -129,3 +130,16 @@ class TestSecurity(BillingCommon):
             (self.customer + duplicate).ids, self.customer
         )
         self.assertFalse(duplicate.exists())
+
+    def test_company_accounts_of_another_company_refused(self):
+        """Fees, interest, compensation and write-offs are booked on the
+        company's own accounts: the settings refuse another company's."""
+        account_b = self.setup_other_company(name="Selskab B")["default_account_revenue"]
+        self.assertNotIn(self.company, account_b.company_ids)
+        settings = self.env["res.config.settings"].with_company(self.company)
+        for fname in COMPANY_ACCOUNT_FIELDS:
+            with self.subTest(fname=fname), self.assertRaises(ValidationError), self.env.cr.savepoint():
+                settings.create({fname: account_b.id}).execute()
+        own_account = self.company_data["default_account_revenue"]
+        settings.create({"billing_writeoff_account_id": own_account.id}).execute()
+        self.assertEqual(self.company.billing_writeoff_account_id, own_account)
