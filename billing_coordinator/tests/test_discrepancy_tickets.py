@@ -84,6 +84,20 @@ class TestDiscrepancyTickets(DiscrepancyCommon):
         })  # fmt: skip
         self.assertEqual(ticket_b.invoice_ids, invoice_b, "the same links are fine in their own company")
 
+    def test_a_ticket_cannot_be_for_a_customer_of_another_company(self):
+        company_b = self.setup_other_company(name="Selskab B")["company"]
+        customer_b = self.env["res.partner"].create(
+            {"name": "Kunde kun i B", "is_company": True, "company_id": company_b.id}
+        )
+        with self.assertRaisesRegex(UserError, "another company"):
+            self.Ticket.create({
+                "discrepancy_type": "other", "partner_id": customer_b.id, "company_id": self.company.id,
+            })  # fmt: skip
+        ticket_b = self.Ticket.with_company(company_b).create(
+            {"discrepancy_type": "other", "partner_id": customer_b.id, "company_id": company_b.id}
+        )
+        self.assertEqual(ticket_b.partner_id, customer_b, "the customer's own company opens tickets for it")
+
     def test_sla_follows_the_type(self):
         self.company.billing_sla_dispute_days = 3
         invoice = self._post_invoice(self.customer, 1000.0, due_in_days=5)
