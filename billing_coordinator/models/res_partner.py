@@ -157,6 +157,7 @@ class ResPartner(models.Model):
     billing_promise_kept_rate = fields.Float(
         string="Promises Kept (%)",
         compute="_compute_billing_promise_kept_rate",
+        groups="billing_coordinator.group_billing_coordinator",
         help="Share of this customer's settled promises to pay that were kept.",
     )
 

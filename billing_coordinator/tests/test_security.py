@@ -143,3 +143,10 @@ class TestSecurity(BillingCommon):
         own_account = self.company_data["default_account_revenue"]
         settings.create({"billing_writeoff_account_id": own_account.id}).execute()
         self.assertEqual(self.company.billing_writeoff_account_id, own_account)
+
+    def test_plain_user_reads_no_promise_kept_rate(self):
+        """The promises to pay are the billing team's: so is the rate of kept ones,
+        which is computed from them as superuser."""
+        with self.assertRaises(AccessError):
+            self.customer.with_user(self.plain_user).read(["billing_promise_kept_rate"])
+        self.customer.with_user(self.coordinator).read(["billing_promise_kept_rate"])
