@@ -99,6 +99,10 @@ class ResCompany(models.Model):
     billing_credit_approver_id = fields.Many2one(
         "res.users",
         string="Credit Limit Approver",
+        domain=lambda self: [
+            ("share", "=", False),
+            ("all_group_ids", "in", self.env.ref("billing_coordinator.group_billing_manager").ids),
+        ],
         help="The Billing Manager who gets the approval activities; "
         "any Billing Manager of the company when empty.",
     )

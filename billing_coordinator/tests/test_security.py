@@ -150,3 +150,12 @@ class TestSecurity(BillingCommon):
         with self.assertRaises(AccessError):
             self.customer.with_user(self.plain_user).read(["billing_promise_kept_rate"])
         self.customer.with_user(self.coordinator).read(["billing_promise_kept_rate"])
+
+    def test_only_billing_managers_are_offered_as_credit_limit_approver(self):
+        domain = self.env["res.config.settings"].fields_get(["billing_credit_approver_id"])[
+            "billing_credit_approver_id"
+        ]["domain"]
+        offered = self.env["res.users"].search(domain)
+        self.assertIn(self.manager, offered)
+        self.assertNotIn(self.coordinator, offered)
+        self.assertNotIn(self.plain_user, offered)
