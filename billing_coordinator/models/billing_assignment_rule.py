@@ -80,7 +80,8 @@ class BillingAssignmentRule(models.Model):
                     break
         for user, partner_ids in partners_by_user.items():
             assigned = partners.browse(partner_ids)
-            assigned.with_company(company).billing_coordinator_id = user
+            # the rules decide, not whoever's posting or saving made the customer
+            assigned.with_company(company).sudo().billing_coordinator_id = user
             assigned._message_log_batch(
                 bodies=dict.fromkeys(
                     assigned.ids,

@@ -75,6 +75,7 @@ class BillingDiscrepancy(models.Model):
         required=True,
         index=True,
         tracking=True,
+        check_company=True,
         domain=[("parent_id", "=", False)],
     )
     coordinator_id = fields.Many2one(

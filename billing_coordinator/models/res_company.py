@@ -4,6 +4,14 @@ from odoo.exceptions import ValidationError
 from ..tools.dunning_rules import check_fee_amount
 from ..tools.legal_profiles import get_profile, profile_for_country
 
+# the accounts the billing books on, chosen per company in the settings
+COMPANY_ACCOUNT_FIELDS = (
+    "billing_dunning_fee_account_id",
+    "billing_dunning_interest_account_id",
+    "billing_dunning_compensation_account_id",
+    "billing_writeoff_account_id",
+)
+
 
 class ResCompany(models.Model):
     _inherit = "res.company"
@@ -31,6 +39,7 @@ class ResCompany(models.Model):
 
     billing_dunning_fee_account_id = fields.Many2one(
         "account.account",
+        check_company=True,
         string="Reminder Fee Account",
         domain=[("account_type", "in", ("income", "income_other"))],
         help="Income account for reminder fees (posted without VAT).",
@@ -38,6 +47,7 @@ class ResCompany(models.Model):
 
     billing_dunning_interest_account_id = fields.Many2one(
         "account.account",
+        check_company=True,
         string="Late Interest Account",
         domain=[("account_type", "in", ("income", "income_other"))],
         help="Income account for late interest (posted without VAT).",
@@ -45,6 +55,7 @@ class ResCompany(models.Model):
 
     billing_dunning_compensation_account_id = fields.Many2one(
         "account.account",
+        check_company=True,
         string="Compensation Account",
         domain=[("account_type", "in", ("income", "income_other"))],
         help="Income account for the fixed compensation of business customers (posted without VAT).",
@@ -192,6 +203,23 @@ class ResCompany(models.Model):
         for company in self:
             if company.billing_dunning_tolerance < 0 or company.billing_promise_grace_days < 0:
                 raise ValidationError(self.env._("Tolerance and grace days cannot be negative."))
+
+    @api.constrains(*COMPANY_ACCOUNT_FIELDS)
+    def _check_billing_accounts_company(self):
+        """check_company does nothing on res.company itself: an account the
+        company cannot book on is refused here."""
+        for company in self:
+            for fname in COMPANY_ACCOUNT_FIELDS:
+                account = company[fname].sudo()
+                if account and not account.filtered_domain(account._check_company_domain(company)):
+                    raise ValidationError(
+                        self.env._(
+                            "The account %(account)s (%(field)s) does not belong to the company %(company)s.",
+                            account=account.display_name,
+                            field=self.env["ir.model.fields"]._get(self._name, fname).field_description,
+                            company=company.name,
+                        )
+                    )
 
     def _billing_fee_within_law(self, fee):
         """Raise when a reminder fee (company currency) breaks the company's law."""

@@ -15,14 +15,17 @@ class ResConfigSettings(models.TransientModel):
     billing_dunning_fee_account_id = fields.Many2one(
         related="company_id.billing_dunning_fee_account_id",
         readonly=False,
+        check_company=True,
     )
     billing_dunning_interest_account_id = fields.Many2one(
         related="company_id.billing_dunning_interest_account_id",
         readonly=False,
+        check_company=True,
     )
     billing_dunning_compensation_account_id = fields.Many2one(
         related="company_id.billing_dunning_compensation_account_id",
         readonly=False,
+        check_company=True,
     )
     billing_dunning_tolerance = fields.Monetary(
         related="company_id.billing_dunning_tolerance",
@@ -76,6 +79,7 @@ class ResConfigSettings(models.TransientModel):
     billing_writeoff_account_id = fields.Many2one(
         related="company_id.billing_writeoff_account_id",
         readonly=False,
+        check_company=True,
     )
     billing_sla_payment_days = fields.Integer(
         related="company_id.billing_sla_payment_days",

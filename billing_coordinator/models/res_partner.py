@@ -2,7 +2,7 @@ from collections import defaultdict
 from datetime import date
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.fields import Domain
 from odoo.tools import SQL
 
@@ -63,6 +63,17 @@ AR_LINE_DEPENDS = [
 
 # who may read receivable figures: the same groups as Odoo's own `credit`
 ACCOUNTING_GROUPS = "account.group_account_invoice,account.group_account_readonly"
+
+# what the billing team decides about a customer: others may read it, not change it
+BILLING_TEAM_FIELDS = {
+    "billing_coordinator_id",
+    "billing_account_state",
+    "billing_account_state_reason",
+    "billing_dunning_policy_id",
+}
+
+# what a Billing Manager decides: a credit limit above the company's threshold
+CREDIT_APPROVAL_FIELDS = {"billing_credit_approval_state", "billing_credit_limit_requested"}
 
 # saving one of these fields on a customer refreshes its data-quality issues
 DATA_CHECKED_FIELDS = {
@@ -146,6 +157,7 @@ class ResPartner(models.Model):
     billing_promise_kept_rate = fields.Float(
         string="Promises Kept (%)",
         compute="_compute_billing_promise_kept_rate",
+        groups="billing_coordinator.group_billing_coordinator",
         help="Share of this customer's settled promises to pay that were kept.",
     )
 
@@ -706,6 +718,8 @@ class ResPartner(models.Model):
         return partners
 
     def write(self, vals):
+        self._billing_check_team_fields_write(vals)
+        self._billing_check_credit_approval_write(vals)
         to_check = self._billing_to_check_after_write(vals)
         # archived, made a contact or moved, a customer is refreshed to lose its issues
         customers_before = to_check._billing_customers()
@@ -726,6 +740,52 @@ class ResPartner(models.Model):
         if coordinators_before:
             self.env["billing.discrepancy"]._follow_coordinator_change(coordinators_before)
         return result
+
+    def _billing_check_team_fields_write(self, vals):
+        """Only the billing team changes a customer's coordinator, account state
+        or dunning policy: a contact manager must not lift a collection block."""
+        if self.env.su or not BILLING_TEAM_FIELDS.intersection(vals):
+            return
+        if self.env.user.has_group("billing_coordinator.group_billing_coordinator"):
+            return
+        if self._billing_changed_fields(vals, BILLING_TEAM_FIELDS):
+            raise AccessError(
+                self.env._(
+                    "Only the billing team may change a customer's coordinator, account state "
+                    "or dunning policy."
+                )
+            )
+
+    def _billing_check_credit_approval_write(self, vals):
+        """Above the company's threshold a Billing Manager decides the credit
+        limit: nobody else marks a request approved or sets such a limit."""
+        if self.env.su or not ("credit_limit" in vals or CREDIT_APPROVAL_FIELDS.intersection(vals)):
+            return
+        if self.env.user.has_group("billing_coordinator.group_billing_manager"):
+            return
+        approving = self._billing_changed_fields(vals, CREDIT_APPROVAL_FIELDS)
+        if approving or self._billing_raises_credit_limit(vals):
+            raise AccessError(
+                self.env._("Only a Billing Manager approves a credit limit above the company's threshold.")
+            )
+
+    def _billing_raises_credit_limit(self, vals):
+        """Whether ``vals`` raises the credit limit of one of these partners above the threshold."""
+        threshold = self.env.company.billing_credit_limit_threshold
+        limit = vals.get("credit_limit") or 0.0
+        return bool(threshold) and limit > threshold and any(partner.credit_limit < limit for partner in self)
+
+    def _billing_changed_fields(self, vals, fnames):
+        """Which of ``fnames`` a write of ``vals`` changes on at least one of these
+        partners. Odoo's merge writes every field of the merged partners, the
+        unchanged ones too: those are no change."""
+        changed = set()
+        for fname in fnames.intersection(vals):
+            field = self._fields[fname]
+            new_value = field.convert_to_record(field.convert_to_cache(vals[fname], self), self)
+            if any(partner[fname] != new_value for partner in self):
+                changed.add(fname)
+        return changed
 
     def _billing_to_check_after_write(self, vals):
         """The partners whose data issues a write of ``vals`` changes. Odoo raises
@@ -801,7 +861,8 @@ class ResPartner(models.Model):
             if not threshold or amount <= threshold:
                 partner.credit_limit = amount
                 continue
-            partner.write({
+            # the coordinator asks; only the approval is a Billing Manager's
+            partner.sudo().write({
                 "billing_credit_limit_requested": amount,
                 "billing_credit_approval_state": "pending",
             })  # fmt: skip

@@ -239,8 +239,8 @@ class TestDataQuality(AccountsCommon):
 
     def test_my_customers_are_those_i_coordinate_in_each_issues_company(self):
         shared = self._good_customer(company_id=False, vat="DK12345675")
-        shared.with_company(self.company).billing_coordinator_id = self.coordinator
-        shared.with_company(self.company_b).billing_coordinator_id = self.coordinator_b
+        shared.with_company(self.company).sudo().billing_coordinator_id = self.coordinator
+        shared.with_company(self.company_b).sudo().billing_coordinator_id = self.coordinator_b
         # a billing manager working in both companies
         both = (
             self.env["billing.data.issue"]

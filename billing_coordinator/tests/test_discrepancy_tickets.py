@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from odoo import fields
 from odoo.exceptions import UserError, ValidationError
+from odoo.fields import Command
 from odoo.tests import tagged
 
 from .common_payments import DiscrepancyCommon
@@ -35,6 +36,21 @@ class TestDiscrepancyTickets(DiscrepancyCommon):
             wizard.action_open_ticket()
         self.assertFalse(invoice.billing_is_disputed)
         self.assertEqual(invoice.with_user(self.coordinator).billing_discrepancy_count, 0)
+
+    def test_dispute_names_only_lines_of_its_invoice(self):
+        invoice = self._post_invoice(self.customer, 1000.0, due_in_days=5)
+        other_invoice = self._post_invoice(self.customer, 400.0, due_in_days=5)
+        company_b = self.setup_other_company(name="Selskab B")["company"]
+        shared = self.env["res.partner"].create({"name": "Kunde i begge selskaber"})
+        invoice_b = self._post_invoice(shared, 300.0, due_in_days=5, company=company_b)
+        for foreign in (other_invoice, invoice_b):
+            wizard = self.env["billing.discrepancy.raise"].create({
+                "invoice_id": invoice.id, "discrepancy_type": "pricing_dispute", "reason": "Forkert pris",
+                "invoice_line_ids": [Command.set(foreign.invoice_line_ids.ids)],
+            })  # fmt: skip
+            with self.subTest(invoice=foreign.name), self.assertRaisesRegex(UserError, "disputed invoice"):
+                wizard.action_open_ticket()
+        self.assertFalse(invoice.billing_is_disputed)
 
     def test_under_charge_may_exceed_the_invoice_total(self):
         invoice = self._post_invoice(self.customer, 1000.0, due_in_days=5)
@@ -83,6 +99,20 @@ class TestDiscrepancyTickets(DiscrepancyCommon):
             "invoice_ids": [(6, 0, invoice_b.ids)], "payment_ids": [(6, 0, payment_b.ids)],
         })  # fmt: skip
         self.assertEqual(ticket_b.invoice_ids, invoice_b, "the same links are fine in their own company")
+
+    def test_a_ticket_cannot_be_for_a_customer_of_another_company(self):
+        company_b = self.setup_other_company(name="Selskab B")["company"]
+        customer_b = self.env["res.partner"].create(
+            {"name": "Kunde kun i B", "is_company": True, "company_id": company_b.id}
+        )
+        with self.assertRaisesRegex(UserError, "another company"):
+            self.Ticket.create({
+                "discrepancy_type": "other", "partner_id": customer_b.id, "company_id": self.company.id,
+            })  # fmt: skip
+        ticket_b = self.Ticket.with_company(company_b).create(
+            {"discrepancy_type": "other", "partner_id": customer_b.id, "company_id": company_b.id}
+        )
+        self.assertEqual(ticket_b.partner_id, customer_b, "the customer's own company opens tickets for it")
 
     def test_sla_follows_the_type(self):
         self.company.billing_sla_dispute_days = 3

@@ -1,4 +1,4 @@
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import Form, tagged
 from odoo.tools.safe_eval import safe_eval
 
@@ -139,6 +139,22 @@ class TestOnboarding(AccountsCommon):
         for user in (self.coordinator, self.plain_user, self.manager_b):
             with self.subTest(user=user.login):
                 self.assertNotIn(user, offered, "offered as the approver of credit limits")
+
+    def test_coordinator_cannot_approve_a_credit_limit_himself(self):
+        """Above the threshold only a Billing Manager decides: the coordinator can
+        neither mark his request approved nor set the limit directly."""
+        customer = self._run_wizard(credit_limit=25_000.0).with_company(self.company)
+        for vals in (
+            {"billing_credit_approval_state": "approved", "credit_limit": 25_000.0},
+            {"billing_credit_approval_state": "approved"},
+            {"billing_credit_limit_requested": 9_000.0},
+            {"credit_limit": 25_000.0},
+        ):
+            with self.subTest(vals=vals), self.assertRaises(AccessError):
+                customer.with_user(self.coordinator).write(vals)
+        self.assertEqual(customer.billing_credit_approval_state, "pending")
+        customer.with_user(self.coordinator).credit_limit = 8_000.0
+        self.assertEqual(customer.credit_limit, 8_000.0, "within the threshold the coordinator decides")
 
     def test_manager_rejects_a_credit_limit(self):
         customer = self._run_wizard(credit_limit=25_000.0).with_company(self.company)

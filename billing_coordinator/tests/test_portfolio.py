@@ -1,4 +1,5 @@
 from odoo.exceptions import UserError
+from odoo.fields import Command
 from odoo.tests import Form, HttpCase, new_test_user, tagged
 
 from .common import COORDINATOR_GROUPS
@@ -46,6 +47,23 @@ class TestPortfolio(AccountsCommon):
         self.assertFalse(contact.billing_coordinator_id)
         self._post_invoice(contact, 100.0)
         self.assertEqual(contact.billing_coordinator_id, self.coordinator)
+
+    def test_invoicing_user_posts_the_first_invoice_of_a_new_customer(self):
+        """The rules assign the coordinator, whoever posts: an invoicing user may
+        not edit the coordinator himself, but his first invoice still gets one."""
+        self._denmark_rule()
+        accountant = self._billing_user(
+            "bc_portfolio_invoicing", "base.group_user,account.group_account_invoice", self.company
+        )
+        newcomer = self._good_customer(customer_rank=0)
+        invoice = self.env["account.move"].with_user(accountant).create({
+            "move_type": "out_invoice",
+            "partner_id": newcomer.id,
+            "invoice_line_ids": [Command.create({"name": "Service", "quantity": 1, "price_unit": 100.0})],
+        })  # fmt: skip
+        invoice.action_post()
+        self.assertEqual(invoice.state, "posted")
+        self.assertEqual(newcomer.with_company(self.company).billing_coordinator_id, self.coordinator)
 
     def test_round_robin_among_coordinators(self):
         self.rules.create({
@@ -156,7 +174,7 @@ class TestPortfolio(AccountsCommon):
         self.assertFalse(partners_b.search([("id", "=", customer.id)]))
         self.assertFalse(partners_b.search([("billing_coordinator_id", "=", self.coordinator.id)]))
         shared = self._good_customer(company_id=False)
-        shared.with_company(self.company).billing_coordinator_id = self.coordinator
+        shared.with_company(self.company).sudo().billing_coordinator_id = self.coordinator
         self.assertFalse(shared.with_env(self._env_of(self.coordinator_b)).billing_coordinator_id)
 
     def test_portfolio_views_and_filters(self):
@@ -201,7 +219,7 @@ class TestPortfolio(AccountsCommon):
         arch = self.env["account.move"].with_user(self.coordinator).get_view(view_type="form")["arch"]
         self.assertIn("billing_partner_account_state", arch)
         in_b = self._good_customer(company_id=False)
-        in_b.with_company(self.company_b).billing_account_state = "blocked"
+        in_b.with_company(self.company_b).sudo().billing_account_state = "blocked"
         invoice = self._post_invoice(in_b, 10.0)
         self.assertEqual(invoice.billing_partner_account_state, "active", "blocked only in company B")
 

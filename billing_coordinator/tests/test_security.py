@@ -1,8 +1,9 @@
 from lxml import etree
 
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import Form, tagged
 
+from ..models.res_company import COMPANY_ACCOUNT_FIELDS
 from .common import BillingCommon
 
 
@@ -108,3 +109,65 @@ class TestSecurity(BillingCommon):
         invoice.action_post()
         self.assertEqual(invoice.state, "posted")
         self.assertNotIn(self.root_menu.id, self._visible_menus(accountant))
+
+    def test_user_without_billing_group_cannot_change_what_the_billing_team_decides(self):
+        """A contact manager edits the customer, but must not lift the block a
+        hand-over to collection put on it, nor move it to another coordinator
+        (which moves its open tickets) or another dunning policy."""
+        contacts_user = self._billing_user(
+            "bc_contacts", "base.group_user,base.group_partner_manager", self.company
+        )
+        policy = (
+            self.env["billing.dunning.policy"]
+            .sudo()
+            .create({"name": "Gentle", "company_id": self.company.id})
+        )
+        customer = self.customer.with_company(self.company)
+        customer.sudo().write(
+            {"billing_account_state": "blocked", "billing_account_state_reason": "Collection"}
+        )
+        for vals in (
+            {"billing_account_state": "active"},
+            {"billing_account_state_reason": False},
+            {"billing_coordinator_id": contacts_user.id},
+            {"billing_dunning_policy_id": policy.id},
+        ):
+            with self.subTest(vals=vals), self.assertRaises(AccessError):
+                customer.with_user(contacts_user).write(vals)
+        unchanged_state = {"phone": "+45 70 10 20 30", "billing_account_state": "blocked"}
+        customer.with_user(contacts_user).write(unchanged_state)
+        self.assertEqual(customer.billing_account_state, "blocked")
+
+    def test_user_without_billing_group_merges_contacts(self):
+        """Odoo's merge writes every field of the merged contacts, the billing
+        ones too: unchanged, they are no change of the billing team's fields."""
+        accounting_admin = self._billing_user(
+            "bc_contacts_merge",
+            "base.group_user,base.group_partner_manager,base.group_erp_manager,account.group_account_invoice",
+            self.company,
+        )
+        duplicate = self.env["res.partner"].create({"name": "Kunde Test", "company_id": self.company.id})
+        self.env["base.partner.merge.automatic.wizard"].with_user(accounting_admin)._merge(
+            (self.customer + duplicate).ids, self.customer
+        )
+        self.assertFalse(duplicate.exists())
+
+    def test_company_accounts_of_another_company_refused(self):
+        """Fees, interest, compensation and write-offs are booked on the
+        company's own accounts: the settings refuse another company's."""
+        account_b = self.setup_other_company(name="Selskab B")["default_account_revenue"]
+        self.assertNotIn(self.company, account_b.company_ids)
+        settings = self.env["res.config.settings"].with_company(self.company)
+        for fname in COMPANY_ACCOUNT_FIELDS:
+            with self.subTest(fname=fname), self.assertRaises(ValidationError), self.env.cr.savepoint():
+                settings.create({fname: account_b.id}).execute()
+        own_account = self.company_data["default_account_revenue"]
+        settings.create({"billing_writeoff_account_id": own_account.id}).execute()
+        self.assertEqual(self.company.billing_writeoff_account_id, own_account)
+
+    def test_plain_user_reads_no_promise_kept_rate(self):
+        """The promises to pay are the billing team's: so is the rate of kept ones,
+        which is computed from them as superuser."""
+        with self.assertRaises(AccessError):
+            self.customer.with_user(self.plain_user).read(["billing_promise_kept_rate"])
+        self.customer.with_user(self.coordinator).read(["billing_promise_kept_rate"])

@@ -53,6 +53,8 @@ class BillingDiscrepancyRaise(models.TransientModel):
         self.ensure_one()
         if not (self.invoice_id or self.payment_id):
             raise UserError(self.env._("Open the ticket from an invoice or a payment."))
+        if self.invoice_line_ids - self.invoice_id.invoice_line_ids:
+            raise UserError(self.env._("Only lines of the disputed invoice can be disputed."))
         if self.currency_id.compare_amounts(self.amount, 0.0) <= 0:
             raise UserError(self.env._("The disputed amount must be positive."))
         if self._amount_exceeds_invoice():
