@@ -11,6 +11,7 @@ from ..tools.bulk_insert import insert_records
 from ..tools.dunning_rules import PlannedLevel, compensation_for, fee_allowed, level_reached
 from ..tools.dunning_sql import in_collection_sql, promised_sql
 from ..tools.legal_profiles import interest_on, interest_periods
+from ..tools.sql_locks import try_job_lock
 from ..tools.sql_settings import without_jit
 from .res_partner import HELD_ACCOUNT_STATES
 
@@ -430,7 +431,7 @@ class BillingDunningRun(models.Model):
             fee = charges.reminder_fee(terms, currency) if any(line["fee_charged"] for line in lines) else 0.0
             contact = contacts[partner_id]
             customer = self.env["res.partner"].browse(partner_id)
-            email_to = customer.billing_invoice_email or contact.email or False
+            email_to = self.env["billing.reminder"]._email_to_for(customer, contact)
             reminder_vals.append({
                 "run_id": self.id,
                 "company_id": self.company_id.id,
@@ -605,10 +606,7 @@ class BillingDunningRun(models.Model):
     @api.model
     def _lock_company(self, company):
         """A transaction lock per company: two workers never plan it at once."""
-        self.env.cr.execute(
-            SQL("SELECT pg_try_advisory_xact_lock(hashtext('billing.dunning.run'), %s)", company.id)
-        )
-        return self.env.cr.fetchone()[0]
+        return try_job_lock(self.env.cr, self._name, company.id)
 
     @api.model
     def _daily_run(self, company):

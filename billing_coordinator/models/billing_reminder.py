@@ -127,7 +127,13 @@ class BillingReminder(models.Model):
             if reminder.state in ("sent", "cancelled"):  # says where it went
                 reminder.email_to = reminder.email_to
             else:
-                reminder.email_to = reminder.partner_id.billing_invoice_email or reminder.contact_id.email
+                reminder.email_to = self._email_to_for(reminder.partner_id, reminder.contact_id)
+
+    @api.model
+    def _email_to_for(self, customer, contact):
+        """Where a reminder to ``customer`` through ``contact`` is e-mailed: the
+        invoice e-mail of the customer's billing profile, else the contact's."""
+        return customer.billing_invoice_email or contact.email or False
 
     @api.depends("sent_date", "level_id.is_collection_warning", "level_id.warning_days")
     def _compute_collection_deadline(self):
