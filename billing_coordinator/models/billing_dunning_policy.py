@@ -67,24 +67,3 @@ class BillingDunningPolicy(models.Model):
             limit=violation.limit,
             rule=violation.rule,
         )
-
-    def _policies_for_partners(self, partners, company):
-        """``{commercial partner id: policy}`` for ``partners`` in ``company``,
-        falling back on the company's default (one read for the whole set)."""
-        default = self.search(
-            [("company_id", "=", company.id), ("is_default", "=", True)],
-            limit=1,
-        )
-        chosen = (
-            partners.with_company(company)
-            .with_context(active_test=False)
-            ._read_group(
-                [("id", "in", partners.ids), ("billing_dunning_policy_id.company_id", "=", company.id)],
-                ["billing_dunning_policy_id"],
-                ["id:array_agg"],
-            )
-        )
-        policies = dict.fromkeys(partners.ids, default)
-        for policy, partner_ids in chosen:
-            policies.update(dict.fromkeys(partner_ids, policy))
-        return policies

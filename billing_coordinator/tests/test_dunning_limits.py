@@ -101,8 +101,8 @@ class TestDunningLimits(DunningCommon):
             [self.company.id, swedish.id, self.customer.id],
         )
         self.customer.invalidate_recordset()
-        policies = self.env["billing.dunning.policy"]._policies_for_partners(self.customer, self.company)
-        self.assertEqual(policies[self.customer.id], self.policy)
+        self._post_invoice(self.customer, 1000.0, due_in_days=-30)
+        self.assertEqual(self._plan(dry=True).reminder_ids.level_id, self.level_1)
         # nor a policy moved into a Danish company with a fee Danish law forbids
         with self.assertRaisesRegex(ValidationError, "Renteloven §9b"):
             swedish.company_id = self.company
