@@ -1,7 +1,10 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
+from ..tools.sql_arrays import id_array
 from .billing_discrepancy import DISPUTE_TYPES
+from .billing_discrepancy_stage import CLOSED_STATES
 from .res_partner import ACCOUNT_STATES, HELD_ACCOUNT_STATES
 
 COORDINATOR_GROUP = "billing_coordinator.group_billing_coordinator"
@@ -162,26 +165,34 @@ class AccountMove(models.Model):
 
     @api.depends("billing_discrepancy_ids.state", "billing_discrepancy_ids.discrepancy_type")
     def _compute_billing_is_disputed(self):
-        # one query for the batch: detection links thousands of invoices at once
-        disputed = (
-            self.env["billing.discrepancy"]
-            .sudo()
-            ._read_group(
-                [
-                    ("invoice_ids", "in", self._origin.ids),
-                    ("discrepancy_type", "in", DISPUTE_TYPES),
-                    ("is_closed", "=", False),
-                ],
-                ["invoice_ids"],
-            )
-        )
-        disputed_ids = {move.id for (move,) in disputed}
+        disputed_ids = self._origin._billing_disputed_ids()
         # the stored flags first, so that a flag that stays is not written: the
         # detection links thousands of invoices to tickets that dispute nothing,
         # and rewriting them would lock them and change their last-modified date
         self._origin.sudo().fetch(["billing_is_disputed"])
         for move in self:
             move.billing_is_disputed = move._origin.id in disputed_ids
+
+    def _billing_disputed_ids(self):
+        """The ids of ``self`` an open dispute ticket names, in one query from the
+        links: detection links thousands of invoices at once, and through the
+        ORM the invoices' domain of ``invoice_ids`` made PostgreSQL scan every
+        journal entry for each thousand of them."""
+        self.env["billing.discrepancy"].flush_model(["invoice_ids", "discrepancy_type", "state"])
+        self.env.cr.execute(
+            SQL(
+                """SELECT DISTINCT link.account_move_id
+                     FROM billing_discrepancy_account_move_rel link
+                     JOIN billing_discrepancy ticket ON ticket.id = link.billing_discrepancy_id
+                    WHERE link.account_move_id = ANY(%(moves)s)
+                      AND ticket.discrepancy_type IN %(disputes)s
+                      AND (ticket.state IS NULL OR ticket.state NOT IN %(closed)s)""",
+                moves=id_array(self.ids),
+                disputes=DISPUTE_TYPES,
+                closed=CLOSED_STATES,
+            )
+        )
+        return {move_id for (move_id,) in self.env.cr.fetchall()}
 
     def _compute_billing_discrepancy_count(self):
         counts = dict(
