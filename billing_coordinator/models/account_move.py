@@ -178,6 +178,7 @@ class AccountMove(models.Model):
         links: detection links thousands of invoices at once, and through the
         ORM the invoices' domain of ``invoice_ids`` made PostgreSQL scan every
         journal entry for each thousand of them."""
+        self.flush_model(["billing_discrepancy_ids"])
         self.env["billing.discrepancy"].flush_model(["invoice_ids", "discrepancy_type", "state"])
         self.env.cr.execute(
             SQL(
