@@ -4,7 +4,7 @@ from datetime import date
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.fields import Domain
-from odoo.tools import SQL
+from odoo.tools import SQL, clean_context
 
 from ..tools.sql_arrays import id_array
 
@@ -711,6 +711,7 @@ class ResPartner(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         partners = super().create(vals_list)
+        partners._billing_check_team_fields_create()
         customers = partners._billing_customers()
         customers._billing_assign_coordinators()
         if customers and not self.env.context.get("billing_skip_data_check"):
@@ -752,6 +753,25 @@ class ResPartner(models.Model):
             raise AccessError(
                 self.env._(
                     "Only the billing team may change a customer's coordinator, account state "
+                    "or dunning policy."
+                )
+            )
+
+    def _billing_check_team_fields_create(self):
+        """Only the billing team creates a customer with its coordinator, account
+        state or dunning policy chosen (an import of blocked customers, a
+        coordinator given by the context's defaults). A contact takes them from
+        its customer: that is no choice."""
+        if self.env.su or self.env.user.has_group("billing_coordinator.group_billing_coordinator"):
+            return
+        # the defaults of the model and of the settings, not those of the context
+        defaults = self.with_context(clean_context(self.env.context)).default_get(list(BILLING_TEAM_FIELDS))
+        unchosen = {fname: defaults.get(fname, False) for fname in BILLING_TEAM_FIELDS}
+        customers = self.filtered(lambda partner: partner.commercial_partner_id == partner)
+        if customers._billing_changed_fields(unchosen, BILLING_TEAM_FIELDS):
+            raise AccessError(
+                self.env._(
+                    "Only the billing team may choose a new customer's coordinator, account state "
                     "or dunning policy."
                 )
             )

@@ -138,6 +138,37 @@ class TestSecurity(BillingCommon):
         customer.with_user(contacts_user).write(unchanged_state)
         self.assertEqual(customer.billing_account_state, "blocked")
 
+    def test_user_without_billing_group_cannot_create_a_customer_with_billing_team_choices(self):
+        """Nor can he create a customer already blocked, or with a coordinator or
+        policy of his choosing, in the values or the context's defaults; his new
+        customers and the contacts of a blocked one are created as before."""
+        contacts_user = self._billing_user(
+            "bc_contacts_create", "base.group_user,base.group_partner_manager", self.company
+        )
+        policy = (
+            self.env["billing.dunning.policy"]
+            .sudo()
+            .create({"name": "Gentle", "company_id": self.company.id})
+        )
+        partners = self.env["res.partner"].with_user(contacts_user).with_company(self.company)
+        for vals in (
+            {"billing_account_state": "blocked"},
+            {"billing_account_state_reason": "Collection"},
+            {"billing_coordinator_id": contacts_user.id},
+            {"billing_dunning_policy_id": policy.id},
+        ):
+            with self.subTest(vals=vals), self.assertRaises(AccessError):
+                partners.create({"name": "Ny Kunde ApS", "is_company": True, **vals})
+        with self.assertRaises(AccessError):
+            partners.with_context(default_billing_account_state="blocked").create({"name": "Ny Kunde ApS"})
+        self.assertFalse(self.env["res.partner"].search([("name", "=", "Ny Kunde ApS")]))
+
+        new = partners.create({"name": "Ny Kunde ApS", "is_company": True, "billing_account_state": "active"})
+        self.assertEqual(new.billing_account_state, "active")
+        self.customer.with_company(self.company).sudo().billing_account_state = "blocked"
+        contact = partners.create({"name": "Bogholder", "parent_id": self.customer.id})
+        self.assertEqual(contact.with_company(self.company).billing_account_state, "blocked")
+
     def test_user_without_billing_group_merges_contacts(self):
         """Odoo's merge writes every field of the merged contacts, the billing
         ones too: unchanged, they are no change of the billing team's fields."""
