@@ -110,18 +110,21 @@ class TestSecurity(BillingCommon):
         self.assertEqual(invoice.state, "posted")
         self.assertNotIn(self.root_menu.id, self._visible_menus(accountant))
 
-    def test_user_without_billing_group_cannot_change_what_the_billing_team_decides(self):
-        """A contact manager edits the customer, but must not lift the block a
-        hand-over to collection put on it, nor move it to another coordinator
-        (which moves its open tickets) or another dunning policy."""
-        contacts_user = self._billing_user(
-            "bc_contacts", "base.group_user,base.group_partner_manager", self.company
-        )
+    def _contacts_manager_and_policy(self, login):
+        """A contact manager outside the billing team, and a dunning policy of the company."""
+        user = self._billing_user(login, "base.group_user,base.group_partner_manager", self.company)
         policy = (
             self.env["billing.dunning.policy"]
             .sudo()
             .create({"name": "Gentle", "company_id": self.company.id})
         )
+        return user, policy
+
+    def test_user_without_billing_group_cannot_change_what_the_billing_team_decides(self):
+        """A contact manager edits the customer, but must not lift the block a
+        hand-over to collection put on it, nor move it to another coordinator
+        (which moves its open tickets) or another dunning policy."""
+        contacts_user, policy = self._contacts_manager_and_policy("bc_contacts")
         customer = self.customer.with_company(self.company)
         customer.sudo().write(
             {"billing_account_state": "blocked", "billing_account_state_reason": "Collection"}
@@ -142,14 +145,7 @@ class TestSecurity(BillingCommon):
         """Nor can he create a customer already blocked, or with a coordinator or
         policy of his choosing, in the values or the context's defaults; his new
         customers and the contacts of a blocked one are created as before."""
-        contacts_user = self._billing_user(
-            "bc_contacts_create", "base.group_user,base.group_partner_manager", self.company
-        )
-        policy = (
-            self.env["billing.dunning.policy"]
-            .sudo()
-            .create({"name": "Gentle", "company_id": self.company.id})
-        )
+        contacts_user, policy = self._contacts_manager_and_policy("bc_contacts_create")
         partners = self.env["res.partner"].with_user(contacts_user).with_company(self.company)
         for vals in (
             {"billing_account_state": "blocked"},
