@@ -156,6 +156,14 @@ class TestOnboarding(AccountsCommon):
         customer.with_user(self.coordinator).credit_limit = 8_000.0
         self.assertEqual(customer.credit_limit, 8_000.0, "within the threshold the coordinator decides")
 
+    def test_invoice_contact_of_a_customer_of_company_b_stays_in_company_b(self):
+        customer = self._run_wizard(user=self.coordinator_b, name="Kunde i B ApS")
+        contact = customer.billing_invoice_contact_id
+        self.assertEqual(contact.name, "Bente Bogholder")
+        self.assertEqual(contact.company_id, self.company_b)
+        seen_in_a = self.env["res.partner"].with_user(self.coordinator).search([("id", "=", contact.id)])
+        self.assertFalse(seen_in_a)
+
     def test_manager_rejects_a_credit_limit(self):
         customer = self._run_wizard(credit_limit=25_000.0).with_company(self.company)
         customer.with_user(self.manager).action_billing_reject_credit_limit()

@@ -117,6 +117,9 @@ class BillingPartnerOnboard(models.TransientModel):
             contact = partners.create({
                 "name": self.invoice_contact_name,
                 "parent_id": customer.id,
+                # Odoo takes the parent's company in the form only: the contact
+                # of a customer of company B would be every company's
+                "company_id": customer.company_id.id,
                 "type": "invoice",
                 "email": self.invoice_email,
                 "lang": self.lang,
