@@ -100,6 +100,17 @@ class BillingDiscrepancyResolution(models.AbstractModel):
             raise UserError(
                 self.env._("Invoice %(invoice)s is not a posted customer invoice.", invoice=invoice.name)
             )
+        # a ticket opened by hand may name any invoice of the company: the money
+        # goes to the ticket's customer only
+        customer = self.partner_id.commercial_partner_id
+        if invoice.commercial_partner_id != customer:
+            raise UserError(
+                self.env._(
+                    "Invoice %(invoice)s is not an invoice of %(customer)s.",
+                    invoice=invoice.name,
+                    customer=customer.name,
+                )
+            )
 
     # ------------------------------------------------------------------
     # the actions: each returns (moves, payments, summary)

@@ -137,6 +137,21 @@ class TestDiscrepancyResolution(DiscrepancyCommon):
         self.assertEqual(ticket.state, "new")
         self.assertTrue(invoice.billing_is_disputed)
 
+    def test_credit_note_only_for_an_invoice_of_the_tickets_customer(self):
+        """A ticket opened by hand for one customer that names another customer's
+        invoice credits neither of them."""
+        other = self.env["res.partner"].create({"name": "Anden Kunde ApS", "is_company": True})
+        foreign = self._post_invoice(other, 1000.0, due_in_days=-10)
+        ticket = self.Ticket.with_user(self.coordinator).create({
+            "discrepancy_type": "over_charge", "partner_id": self.customer.id,
+            "expected_amount": 1000.0, "received_amount": 800.0,
+            "invoice_ids": [Command.set(foreign.ids)],
+        })  # fmt: skip
+        with self.assertRaisesRegex(UserError, "not an invoice of"):
+            self._resolve(ticket, "credit_note", amount=200.0)
+        self.assertFalse(self._refunds(foreign))
+        self.assertEqual(ticket.state, "new")
+
     def test_nothing_half_posted_when_the_reconciliation_fails(self):
         invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-10)
         ticket = self._dispute(invoice, amount=200.0)
