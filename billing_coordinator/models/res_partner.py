@@ -712,6 +712,7 @@ class ResPartner(models.Model):
     def create(self, vals_list):
         partners = super().create(vals_list)
         partners._billing_check_team_fields_create()
+        partners._billing_check_credit_approval_create()
         customers = partners._billing_customers()
         customers._billing_assign_coordinators()
         if customers and not self.env.context.get("billing_skip_data_check"):
@@ -760,21 +761,42 @@ class ResPartner(models.Model):
     def _billing_check_team_fields_create(self):
         """Only the billing team creates a customer with its coordinator, account
         state or dunning policy chosen (an import of blocked customers, a
-        coordinator given by the context's defaults). A contact takes them from
-        its customer: that is no choice."""
+        coordinator given by the context's defaults)."""
         if self.env.su or self.env.user.has_group("billing_coordinator.group_billing_coordinator"):
             return
-        # the defaults of the model and of the settings, not those of the context
-        defaults = self.with_context(clean_context(self.env.context)).default_get(list(BILLING_TEAM_FIELDS))
-        unchosen = {fname: defaults.get(fname, False) for fname in BILLING_TEAM_FIELDS}
-        customers = self.filtered(lambda partner: partner.commercial_partner_id == partner)
-        if customers._billing_changed_fields(unchosen, BILLING_TEAM_FIELDS):
+        if self._billing_chosen_on_create(BILLING_TEAM_FIELDS):
             raise AccessError(
                 self.env._(
                     "Only the billing team may choose a new customer's coordinator, account state "
                     "or dunning policy."
                 )
             )
+
+    def _billing_check_credit_approval_create(self):
+        """Nor does anyone but a Billing Manager create a customer with a credit
+        limit above the threshold, or its request approved."""
+        if self.env.su or self.env.user.has_group("billing_coordinator.group_billing_manager"):
+            return
+        threshold = self.env.company.billing_credit_limit_threshold
+        customers = self._billing_new_commercial_entities()
+        above = bool(threshold) and any(customer.credit_limit > threshold for customer in customers)
+        if above or self._billing_chosen_on_create(CREDIT_APPROVAL_FIELDS):
+            raise AccessError(
+                self.env._("Only a Billing Manager approves a credit limit above the company's threshold.")
+            )
+
+    def _billing_chosen_on_create(self, fnames):
+        """Which of ``fnames`` these new customers got other than by default (the
+        model's and the settings' defaults, not the context's)."""
+        defaults = self.with_context(clean_context(self.env.context)).default_get(list(fnames))
+        unchosen = {fname: defaults.get(fname, False) for fname in fnames}
+        return self._billing_new_commercial_entities()._billing_changed_fields(unchosen, fnames)
+
+    def _billing_new_commercial_entities(self):
+        """The new partners the creation guards check: a contact takes the billing
+        fields from its customer, which is no choice; read as the guards, not as
+        the user (a contact manager may not read credit limits)."""
+        return self.sudo().filtered(lambda partner: partner.commercial_partner_id == partner)
 
     def _billing_check_credit_approval_write(self, vals):
         """Above the company's threshold a Billing Manager decides the credit

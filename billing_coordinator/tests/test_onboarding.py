@@ -164,6 +164,17 @@ class TestOnboarding(AccountsCommon):
         seen_in_a = self.env["res.partner"].with_user(self.coordinator).search([("id", "=", contact.id)])
         self.assertFalse(seen_in_a)
 
+    def test_coordinator_cannot_create_a_customer_with_a_limit_above_the_threshold(self):
+        partners = self.env["res.partner"].with_user(self.coordinator).with_company(self.company)
+        for vals in ({"credit_limit": 25_000.0}, {"billing_credit_approval_state": "approved"}):
+            with self.subTest(vals=vals), self.assertRaises(AccessError):
+                partners.create({"name": "Direkte ApS", "is_company": True, **vals})
+        self.assertFalse(self._customers_named("Direkte ApS"))
+        customer = partners.create({"name": "Direkte ApS", "is_company": True, "credit_limit": 8_000.0})
+        self.assertEqual(customer.credit_limit, 8_000.0, "within the threshold the coordinator decides")
+        by_manager = partners.with_user(self.manager).create({"name": "Stor ApS", "credit_limit": 25_000.0})
+        self.assertEqual(by_manager.credit_limit, 25_000.0)
+
     def test_manager_rejects_a_credit_limit(self):
         customer = self._run_wizard(credit_limit=25_000.0).with_company(self.company)
         customer.with_user(self.manager).action_billing_reject_credit_limit()
