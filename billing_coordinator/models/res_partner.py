@@ -851,7 +851,10 @@ class ResPartner(models.Model):
                 "billing_credit_approval_state": "approved",
             })  # fmt: skip
             partner._billing_close_approval_activity(
-                self.env._("Credit limit of %(amount)s approved.", amount=requested)
+                self.env._(
+                    "Credit limit of %(amount)s approved.",
+                    amount=partner.env.company.currency_id.format(requested),
+                )
             )
         self._billing_activate_completed_onboarding()
         return True
@@ -859,20 +862,29 @@ class ResPartner(models.Model):
     def action_billing_reject_credit_limit(self):
         self._billing_check_manager()
         for partner in self.filtered(lambda p: p.billing_credit_approval_state == "pending"):
-            threshold = partner.env.company.billing_credit_limit_threshold
+            limit = partner._billing_limit_after_rejection()
             partner.write({
-                "credit_limit": threshold,
+                "credit_limit": limit,
                 "billing_credit_approval_state": "rejected",
             })  # fmt: skip
             partner._billing_close_approval_activity(
                 self.env._(
                     "Credit limit of %(amount)s rejected; the limit stays at %(threshold)s.",
-                    amount=partner.billing_credit_limit_requested,
-                    threshold=threshold,
+                    amount=partner.env.company.currency_id.format(partner.billing_credit_limit_requested),
+                    threshold=partner.env.company.currency_id.format(limit),
                 )
             )
         self._billing_activate_completed_onboarding()
         return True
+
+    def _billing_limit_after_rejection(self):
+        """The threshold, at most: a limit of its own the customer got meanwhile
+        (within the threshold the coordinator decides) is never raised by a no."""
+        self.ensure_one()
+        threshold = self.env.company.billing_credit_limit_threshold
+        if self.use_partner_credit_limit:
+            return min(self.credit_limit, threshold)
+        return threshold
 
     def action_billing_refresh_data_issues(self):
         self._billing_refresh_data_issues()
@@ -912,8 +924,8 @@ class ResPartner(models.Model):
                 "billing_coordinator.mail_activity_type_credit_approval",
                 note=self.env._(
                     "Requested credit limit %(amount)s is above the threshold of %(threshold)s.",
-                    amount=amount,
-                    threshold=threshold,
+                    amount=company.currency_id.format(amount),
+                    threshold=company.currency_id.format(threshold),
                 ),
                 user_id=company._billing_credit_approver().id,
             )

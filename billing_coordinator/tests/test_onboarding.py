@@ -1,5 +1,6 @@
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import Form, tagged
+from odoo.tools import html2plaintext
 from odoo.tools.safe_eval import safe_eval
 
 from .common_accounts import AccountsCommon, valid_cvr
@@ -182,6 +183,15 @@ class TestOnboarding(AccountsCommon):
         self.assertEqual(customer.credit_limit, 10_000.0)
         self.assertTrue(customer.billing_onboarding_credit_ok)
         self.assertIn("rejected", str(customer.message_ids.mapped("body")))
+
+    def test_rejecting_a_request_never_raises_the_limit(self):
+        customer = self._run_wizard(credit_limit=25_000.0).with_company(self.company)
+        customer.with_user(self.coordinator).credit_limit = 8_000.0
+        customer.with_user(self.manager).action_billing_reject_credit_limit()
+        self.assertEqual(customer.billing_credit_approval_state, "rejected")
+        self.assertEqual(customer.credit_limit, 8_000.0)
+        note = customer.message_ids.filtered(lambda m: "rejected" in str(m.body))
+        self.assertIn(customer.env.company.currency_id.format(8_000.0), html2plaintext(note.body))
 
     def test_onboarding_in_company_b_stays_there(self):
         wizard = self.env["billing.partner.onboard"].with_user(self.coordinator_b)
