@@ -119,11 +119,22 @@ class BillingPromise(models.Model):
         """Settle promises now: kept when payments cover them, broken after the grace days."""
         today = fields.Date.context_today(self)
         open_promises = self.filtered(lambda p: p.state == "open")
-        kept = open_promises.filtered(lambda p: p.currency_id.compare_amounts(p.amount_paid, p.amount) >= 0)
+        kept = open_promises.filtered(lambda p: p._is_kept())
         broken = (open_promises - kept).filtered(lambda p: p.date_end < today)
         kept._mark_kept()
         broken._mark_broken()
         return True
+
+    def _is_kept(self):
+        """Paid what was promised, or all the invoices owed: a promise of a
+        reminder's total, its fee and interest included, is more than the
+        invoices can be paid."""
+        self.ensure_one()
+        currency = self.currency_id
+        return (
+            currency.compare_amounts(self.amount_paid, self.amount) >= 0
+            or currency.compare_amounts(self._residual(), 0.0) <= 0
+        )
 
     def _mark_kept(self):
         self.write({"state": "kept"})

@@ -38,6 +38,17 @@ class TestDunningPromise(DunningCommon):
         promise.action_check()
         self.assertEqual(promise.state, "kept")
 
+    def test_promise_of_the_reminders_total_is_kept_when_the_invoice_is_paid(self):
+        """The customer promises the reminder's total, its fee and interest
+        included, and pays the invoice in full: the promise is kept."""
+        invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-30)
+        promise = self._promise(invoice, 1100.0, in_days=5)
+        self._register_payment(invoice, amount=1000.0)
+        with freeze_time(self.today + timedelta(days=10)):
+            promise.action_check()
+        self.assertEqual(promise.state, "kept")
+        self.assertFalse(promise.activity_ids)
+
     def test_broken_promise_resumes_dunning_at_the_next_level_with_an_activity(self):
         self.customer.with_company(self.company).billing_coordinator_id = self.coordinator
         invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-30)
