@@ -193,6 +193,18 @@ class TestOnboarding(AccountsCommon):
         note = customer.message_ids.filtered(lambda m: "rejected" in str(m.body))
         self.assertIn(customer.env.company.currency_id.format(8_000.0), html2plaintext(note.body))
 
+    def test_payment_terms_picker_offers_the_companys_terms(self):
+        """The picker filters by the wizard's company, as the customer's own field does."""
+        wizard = self.env["billing.partner.onboard"].with_user(self.coordinator)
+        picker = wizard.fields_get(["payment_term_id"])["payment_term_id"]
+        self.assertIn("company_id", str(picker.get("domain")))
+        terms_b = self.env["account.payment.term"].create(
+            {"name": "B: 8 dage", "company_id": self.company_b.id}
+        )
+        with self.assertRaisesRegex(UserError, "compan"):
+            self._run_wizard(payment_term_id=terms_b.id)
+        self.assertFalse(self._customers_named("Ny Kunde ApS"))
+
     def test_onboarding_in_company_b_stays_there(self):
         wizard = self.env["billing.partner.onboard"].with_user(self.coordinator_b)
         action = wizard.create(self._wizard_vals(name="Kunde i B ApS")).action_create_customer()

@@ -9,6 +9,7 @@ class BillingPartnerOnboard(models.TransientModel):
 
     _name = "billing.partner.onboard"
     _description = "New Customer Account"
+    _check_company_auto = True
 
     name = fields.Char(string="Company Name")
     vat = fields.Char(string="VAT/CVR Number")
@@ -23,7 +24,7 @@ class BillingPartnerOnboard(models.TransientModel):
     channel = fields.Selection(
         [("email", "E-mail"), ("letter", "Letter")], string="Preferred Channel", default="email"
     )
-    payment_term_id = fields.Many2one("account.payment.term", string="Payment Terms")
+    payment_term_id = fields.Many2one("account.payment.term", string="Payment Terms", check_company=True)
     credit_limit = fields.Float()
     currency_id = fields.Many2one(related="company_id.currency_id")
     credit_limit_threshold = fields.Monetary(related="company_id.billing_credit_limit_threshold")
