@@ -112,6 +112,21 @@ class BillingDiscrepancyResolution(models.AbstractModel):
                 )
             )
 
+    def _check_within_residual(self, invoice, amount):
+        """A credit note settles against its invoice: it lowers at most what the
+        invoice still owes."""
+        currency = invoice.currency_id
+        if currency.compare_amounts(amount, invoice.amount_residual) > 0:
+            raise UserError(
+                self.env._(
+                    "Invoice %(invoice)s has %(residual)s left to pay: a credit note of %(amount)s "
+                    "would lower it by more than that.",
+                    invoice=invoice.name,
+                    residual=currency.format(invoice.amount_residual),
+                    amount=currency.format(amount),
+                )
+            )
+
     # ------------------------------------------------------------------
     # the actions: each returns (moves, payments, summary)
     # ------------------------------------------------------------------
@@ -136,7 +151,8 @@ class BillingDiscrepancyResolution(models.AbstractModel):
         credit_note = self._create_correction_move(
             "out_refund", invoice, line_vals, amount if not lines else None
         )
-        self._check_amount(credit_note.amount_total, invoice.currency_id, invoice.amount_residual)
+        self._check_amount(credit_note.amount_total, invoice.currency_id)
+        self._check_within_residual(invoice, credit_note.amount_total)
         credit_note.action_post()
         self._reconcile_receivables(invoice | credit_note)
         summary = self.env._(

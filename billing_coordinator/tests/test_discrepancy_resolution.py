@@ -152,6 +152,15 @@ class TestDiscrepancyResolution(DiscrepancyCommon):
         self.assertFalse(self._refunds(foreign))
         self.assertEqual(ticket.state, "new")
 
+    def test_credit_note_on_a_paid_invoice_says_what_the_invoice_still_owes(self):
+        invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-10)
+        self._pay(invoice, 1000.0)
+        ticket = self._dispute(invoice, amount=200.0)
+        with self.assertRaisesRegex(UserError, "has .*0[.,]00 left to pay"):
+            self._resolve(ticket, "credit_note", amount=200.0)
+        self.assertFalse(self._refunds(invoice))
+        self.assertEqual(ticket.state, "new")
+
     def test_nothing_half_posted_when_the_reconciliation_fails(self):
         invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-10)
         ticket = self._dispute(invoice, amount=200.0)
