@@ -773,8 +773,8 @@ class ResPartner(models.Model):
             )
 
     def _billing_check_credit_approval_create(self):
-        """Nor does anyone but a Billing Manager create a customer with a credit
-        limit above the threshold, or its request approved."""
+        """Only a Billing Manager creates a customer with a credit limit above
+        the company's threshold, or with its request approved."""
         if self.env.su or self.env.user.has_group("billing_coordinator.group_billing_manager"):
             return
         threshold = self.env.company.billing_credit_limit_threshold
@@ -863,6 +863,7 @@ class ResPartner(models.Model):
         self._billing_check_manager()
         for partner in self.filtered(lambda p: p.billing_credit_approval_state == "pending"):
             limit = partner._billing_limit_after_rejection()
+            currency = partner.env.company.currency_id
             partner.write({
                 "credit_limit": limit,
                 "billing_credit_approval_state": "rejected",
@@ -870,8 +871,8 @@ class ResPartner(models.Model):
             partner._billing_close_approval_activity(
                 self.env._(
                     "Credit limit of %(amount)s rejected; the limit stays at %(threshold)s.",
-                    amount=partner.env.company.currency_id.format(partner.billing_credit_limit_requested),
-                    threshold=partner.env.company.currency_id.format(limit),
+                    amount=currency.format(partner.billing_credit_limit_requested),
+                    threshold=currency.format(limit),
                 )
             )
         self._billing_activate_completed_onboarding()
