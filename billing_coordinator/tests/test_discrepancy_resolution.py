@@ -36,6 +36,13 @@ class TestDiscrepancyResolution(DiscrepancyCommon):
                     setattr(form, name, value)
         return form.record.action_resolve()
 
+    def _assert_credit_note_refused(self, ticket, invoice, message, **values):
+        """The credit note is refused with ``message``: nothing credited, the ticket open."""
+        with self.assertRaisesRegex(UserError, message):
+            self._resolve(ticket, "credit_note", **values)
+        self.assertFalse(self._refunds(invoice))
+        self.assertEqual(ticket.state, "new")
+
     def _refunds(self, invoice):
         return self.env["account.move"].search([("reversed_entry_id", "=", invoice.id)])
 
@@ -147,19 +154,13 @@ class TestDiscrepancyResolution(DiscrepancyCommon):
             "expected_amount": 1000.0, "received_amount": 800.0,
             "invoice_ids": [Command.set(foreign.ids)],
         })  # fmt: skip
-        with self.assertRaisesRegex(UserError, "not an invoice of"):
-            self._resolve(ticket, "credit_note", amount=200.0)
-        self.assertFalse(self._refunds(foreign))
-        self.assertEqual(ticket.state, "new")
+        self._assert_credit_note_refused(ticket, foreign, "not an invoice of", amount=200.0)
 
     def test_credit_note_on_a_paid_invoice_says_what_the_invoice_still_owes(self):
         invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-10)
         self._pay(invoice, 1000.0)
         ticket = self._dispute(invoice, amount=200.0)
-        with self.assertRaisesRegex(UserError, "has .*0[.,]00 left to pay"):
-            self._resolve(ticket, "credit_note", amount=200.0)
-        self.assertFalse(self._refunds(invoice))
-        self.assertEqual(ticket.state, "new")
+        self._assert_credit_note_refused(ticket, invoice, "has .*0[.,]00 left to pay", amount=200.0)
 
     def test_nothing_half_posted_when_the_reconciliation_fails(self):
         invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-10)
