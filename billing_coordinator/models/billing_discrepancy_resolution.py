@@ -101,7 +101,7 @@ class BillingDiscrepancyResolution(models.AbstractModel):
                 self.env._("Invoice %(invoice)s is not a posted customer invoice.", invoice=invoice.name)
             )
         # a ticket opened by hand may name any invoice of the company: the money
-        # goes to the ticket's customer only
+        # goes to the ticket's customer only, in the ticket's currency
         customer = self.partner_id.commercial_partner_id
         if invoice.commercial_partner_id != customer:
             raise UserError(
@@ -109,6 +109,16 @@ class BillingDiscrepancyResolution(models.AbstractModel):
                     "Invoice %(invoice)s is not an invoice of %(customer)s.",
                     invoice=invoice.name,
                     customer=customer.name,
+                )
+            )
+        if invoice.currency_id != self.currency_id:
+            raise UserError(
+                self.env._(
+                    "Invoice %(invoice)s is in %(invoice_currency)s and the ticket in %(currency)s: "
+                    "correct the ticket's currency first.",
+                    invoice=invoice.name,
+                    invoice_currency=invoice.currency_id.name,
+                    currency=self.currency_id.name,
                 )
             )
 

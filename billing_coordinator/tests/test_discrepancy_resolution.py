@@ -156,6 +156,16 @@ class TestDiscrepancyResolution(DiscrepancyCommon):
         })  # fmt: skip
         self._assert_credit_note_refused(ticket, foreign, "not an invoice of", amount=200.0)
 
+    def test_credit_note_only_in_the_currency_of_the_ticket(self):
+        """A ticket opened by hand in euros for an invoice in the company's currency
+        would credit 50 of that currency for 50 euros: refused until corrected."""
+        invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-10)
+        ticket = self.Ticket.with_user(self.coordinator).create({
+            "discrepancy_type": "over_charge", "partner_id": self.customer.id, "currency_id": self.eur.id,
+            "expected_amount": 1000.0, "received_amount": 800.0, "invoice_ids": [Command.set(invoice.ids)],
+        })  # fmt: skip
+        self._assert_credit_note_refused(ticket, invoice, "correct the ticket's currency", amount=50.0)
+
     def test_credit_note_on_a_paid_invoice_says_what_the_invoice_still_owes(self):
         invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-10)
         self._pay(invoice, 1000.0)
