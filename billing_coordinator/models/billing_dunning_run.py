@@ -307,8 +307,6 @@ class BillingDunningRun(models.Model):
                        MAX(ARRAY[COALESCE(r.sent_date, l.reminder_date) - DATE '2000-01-01',
                                  COALESCE(lv.sequence, 0), lv.id]) FILTER (WHERE %(reviewed)s)
                            AS latest,
-                       MAX(COALESCE(r.sent_date, l.reminder_date)) FILTER (WHERE %(reviewed)s)
-                           AS reminder_date,
                        ARRAY_AGG(COALESCE(r.sent_date, l.reminder_date))
                            FILTER (WHERE %(reviewed)s AND l.fee_charged) AS fee_dates,
                        BOOL_OR(l.compensation_amount > 0) FILTER (WHERE %(reviewed)s) AS compensated,
@@ -335,7 +333,7 @@ class BillingDunningRun(models.Model):
                    hist.latest[2] AS last_level_sequence,
                    chosen_policy.id AS policy_id,
                    %(account_state)s IN %(held)s AS on_hold,
-                   hist.reminder_date AS last_date,
+                   DATE '2000-01-01' + hist.latest[1] AS last_date,
                    hist.fee_dates,
                    COALESCE(hist.compensated, FALSE) AS compensated,
                    hist.interest_to,

@@ -126,15 +126,12 @@ class BillingPromise(models.Model):
         return True
 
     def _is_kept(self):
-        """Paid what was promised, or all the invoices owed: a promise of a
-        reminder's total, its fee and interest included, is more than the
-        invoices can be paid."""
+        """Paid what was promised, or all the invoices owed when it was made: a
+        promise of a reminder's total, its fee and interest included, is more
+        than the invoices can be paid."""
         self.ensure_one()
-        currency = self.currency_id
-        return (
-            currency.compare_amounts(self.amount_paid, self.amount) >= 0
-            or currency.compare_amounts(self._residual(), 0.0) <= 0
-        )
+        owed = min(self.amount, self.residual_at_promise)
+        return self.currency_id.compare_amounts(self.amount_paid, owed) >= 0
 
     def _mark_kept(self):
         self.write({"state": "kept"})

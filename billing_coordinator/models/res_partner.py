@@ -781,9 +781,7 @@ class ResPartner(models.Model):
         customers = self._billing_new_commercial_entities()
         above = bool(threshold) and any(customer.credit_limit > threshold for customer in customers)
         if above or self._billing_chosen_on_create(CREDIT_APPROVAL_FIELDS):
-            raise AccessError(
-                self.env._("Only a Billing Manager approves a credit limit above the company's threshold.")
-            )
+            raise self._billing_credit_approval_refused()
 
     def _billing_chosen_on_create(self, fnames):
         """Which of ``fnames`` these new customers got other than by default (the
@@ -807,9 +805,12 @@ class ResPartner(models.Model):
             return
         approving = self._billing_changed_fields(vals, CREDIT_APPROVAL_FIELDS)
         if approving or self._billing_raises_credit_limit(vals):
-            raise AccessError(
-                self.env._("Only a Billing Manager approves a credit limit above the company's threshold.")
-            )
+            raise self._billing_credit_approval_refused()
+
+    def _billing_credit_approval_refused(self):
+        return AccessError(
+            self.env._("Only a Billing Manager approves a credit limit above the company's threshold.")
+        )
 
     def _billing_raises_credit_limit(self, vals):
         """Whether ``vals`` raises the credit limit of one of these partners above the threshold."""
