@@ -16,13 +16,14 @@ class BillingDiscrepancyResolution(models.AbstractModel):
     _description = "Discrepancy Resolution"
 
     def _resolve(self, resolution, amount=0.0, invoice=None, lines=None, target_invoices=None,
-                 account=None, note=None):  # fmt: skip
-        """Resolve the ticket with one action; all of it happens or none of it."""
+                 account=None, note=None, refund_journal=None):  # fmt: skip
+        """Resolve the ticket with one action; all of it happens or none of it.
+        ``refund_journal``: pay back from it what a credit note leaves as credit."""
         self.ensure_one()
         if self.is_closed:
             raise UserError(self.env._("The ticket %(name)s is already closed.", name=self.name))
         actions = {
-            "credit_note": lambda: self._resolve_by_credit_note(amount, invoice, lines),
+            "credit_note": lambda: self._resolve_by_credit_note(amount, invoice, lines, refund_journal),
             "correction_invoice": lambda: self._resolve_by_correction_invoice(amount, invoice),
             "reconcile": lambda: self._resolve_by_reconcile(target_invoices),
             "refund": lambda: self._resolve_by_refund(amount),
@@ -55,9 +56,14 @@ class BillingDiscrepancyResolution(models.AbstractModel):
         if self.detection_key:
             # the detection keeps the difference of its tickets to what is still open
             return 0.0
-        documents = (self.resolution_move_ids | self.resolution_payment_ids.move_id).filtered(
-            lambda move: move.state == "posted"
+        moves = self.resolution_move_ids.filtered(lambda move: move.state == "posted")
+        # paying back a credit note's credit moves the same money a second time
+        payments = self.resolution_payment_ids.move_id.filtered(
+            lambda move: (
+                move.state == "posted" and not move.line_ids.matched_credit_ids.credit_move_id.move_id & moves
+            )
         )
+        documents = moves | payments
         today = fields.Date.context_today(self)
         return sum(
             line.currency_id._convert(abs(line.amount_currency), currency, self.company_id, today)
@@ -122,17 +128,23 @@ class BillingDiscrepancyResolution(models.AbstractModel):
                 )
             )
 
-    def _check_within_residual(self, invoice, amount):
-        """A credit note settles against its invoice: it lowers at most what the
-        invoice still owes."""
+    def _check_creditable(self, invoice, amount):
+        """A credit note credits at most what the invoice charged, less its
+        earlier credit notes; beyond what it still owes, it leaves credit."""
         currency = invoice.currency_id
-        if currency.compare_amounts(amount, invoice.amount_residual) > 0:
+        credited = sum(
+            invoice.reversal_move_ids.filtered(
+                lambda move: move.state == "posted" and move.move_type == "out_refund"
+            ).mapped("amount_total")
+        )
+        creditable = currency.round(invoice.amount_total - credited)
+        if currency.compare_amounts(amount, creditable) > 0:
             raise UserError(
                 self.env._(
-                    "Invoice %(invoice)s has %(residual)s left to pay: a credit note of %(amount)s "
-                    "would lower it by more than that.",
+                    "Invoice %(invoice)s can be credited %(creditable)s more: a credit note of "
+                    "%(amount)s would credit more than it charged.",
                     invoice=invoice.name,
-                    residual=currency.format(invoice.amount_residual),
+                    creditable=currency.format(creditable),
                     amount=currency.format(amount),
                 )
             )
@@ -140,7 +152,7 @@ class BillingDiscrepancyResolution(models.AbstractModel):
     # ------------------------------------------------------------------
     # the actions: each returns (moves, payments, summary)
     # ------------------------------------------------------------------
-    def _resolve_by_credit_note(self, amount, invoice, lines):
+    def _resolve_by_credit_note(self, amount, invoice, lines, refund_journal):
         if self.discrepancy_type not in CREDIT_NOTE_TYPES:
             raise UserError(
                 self.env._(
@@ -162,16 +174,37 @@ class BillingDiscrepancyResolution(models.AbstractModel):
             "out_refund", invoice, line_vals, amount if not lines else None
         )
         self._check_amount(credit_note.amount_total, invoice.currency_id)
-        self._check_within_residual(invoice, credit_note.amount_total)
+        self._check_creditable(invoice, credit_note.amount_total)
         credit_note.action_post()
-        self._reconcile_receivables(invoice | credit_note)
+        if self._receivable_lines(invoice):
+            self._reconcile_receivables(invoice | credit_note)
         summary = self.env._(
             "Credit note %(move)s of %(amount)s for invoice %(invoice)s.",
             move=credit_note.name,
             amount=invoice.currency_id.format(credit_note.amount_total),
             invoice=invoice.name,
         )
-        return credit_note, self.env["account.payment"], summary
+        payments, credit_summary = self._settle_credit_left(credit_note, refund_journal)
+        return credit_note, payments, f"{summary} {credit_summary}".strip()
+
+    def _settle_credit_left(self, credit_note, refund_journal):
+        """Pay back from ``refund_journal`` what the credit note credits beyond
+        what its invoice owed, or say that it stays on the customer's account."""
+        credit_lines = self._receivable_lines(credit_note)
+        credit = -sum(credit_lines.mapped("amount_residual_currency"))
+        currency = credit_note.currency_id
+        if currency.is_zero(credit):
+            return self.env["account.payment"], ""
+        if not refund_journal:
+            return self.env["account.payment"], self.env._(
+                "%(amount)s stays on the customer's account as credit.", amount=currency.format(credit)
+            )
+        refund = self._pay_back(credit, refund_journal, credit_lines)
+        return refund, self.env._(
+            "Refund %(payment)s of %(amount)s to the customer.",
+            payment=refund.name,
+            amount=currency.format(credit),
+        )
 
     def _resolve_by_correction_invoice(self, amount, invoice):
         if self.discrepancy_type != "under_charge":
@@ -225,20 +258,7 @@ class BillingDiscrepancyResolution(models.AbstractModel):
         if not credit_lines:
             raise UserError(self.env._("The ticket's payments have no unapplied amount left."))
         self._check_amount(amount, self.currency_id, unapplied)
-        source = self.payment_ids[:1]
-        refund = self.env["account.payment"].create({
-            "payment_type": "outbound",
-            "partner_type": "customer",
-            "partner_id": self.partner_id.id,
-            "amount": amount,
-            "currency_id": self.currency_id.id,
-            "journal_id": source.journal_id.id,
-            "company_id": self.company_id.id,
-            "date": fields.Date.context_today(self),
-            "memo": self.env._("Refund %(ticket)s", ticket=self.name),
-        })  # fmt: skip
-        refund.action_post()
-        self._reconcile_receivables(refund.move_id, credit_lines)
+        refund = self._pay_back(amount, self.payment_ids[:1].journal_id, credit_lines)
         summary = self.env._(
             "Refund %(payment)s of %(amount)s to the customer.",
             payment=refund.name,
@@ -306,6 +326,23 @@ class BillingDiscrepancyResolution(models.AbstractModel):
                     limit=company.currency_id.format(limit),
                 )
             )
+
+    def _pay_back(self, amount, journal, credit_lines):
+        """A posted outbound payment of ``amount`` to the customer, settling ``credit_lines``."""
+        refund = self.env["account.payment"].create({
+            "payment_type": "outbound",
+            "partner_type": "customer",
+            "partner_id": self.partner_id.id,
+            "amount": amount,
+            "currency_id": self.currency_id.id,
+            "journal_id": journal.id,
+            "company_id": self.company_id.id,
+            "date": fields.Date.context_today(self),
+            "memo": self.env._("Refund %(ticket)s", ticket=self.name),
+        })  # fmt: skip
+        refund.action_post()
+        self._reconcile_receivables(refund.move_id, credit_lines)
+        return refund
 
     def _receivable_lines(self, moves):
         return moves.line_ids.filtered(

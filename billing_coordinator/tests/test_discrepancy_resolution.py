@@ -166,11 +166,63 @@ class TestDiscrepancyResolution(DiscrepancyCommon):
         })  # fmt: skip
         self._assert_credit_note_refused(ticket, invoice, "correct the ticket's currency", amount=50.0)
 
-    def test_credit_note_on_a_paid_invoice_says_what_the_invoice_still_owes(self):
+    def test_credit_note_on_a_paid_invoice_stays_as_credit_on_the_account(self):
         invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-10)
         self._pay(invoice, 1000.0)
         ticket = self._dispute(invoice, amount=200.0)
-        self._assert_credit_note_refused(ticket, invoice, "has .*0[.,]00 left to pay", amount=200.0)
+        self._resolve(ticket, "credit_note", amount=200.0)
+        credit_note = self._refunds(invoice)
+        self.assertEqual((credit_note.state, credit_note.amount_total), ("posted", 200.0))
+        self.assertEqual(credit_note.amount_residual, 200.0, "the customer's credit, for a later invoice")
+        self.assertEqual(invoice.payment_state, "paid")
+        self.assertEqual((ticket.state, ticket.resolution), ("resolved", "credit_note"))
+        self.assertFalse(ticket.resolution_payment_ids)
+        self.assertTrue(
+            any("stays on the customer's account as credit" in str(msg.body) for msg in ticket.message_ids)
+        )
+        self.company.billing_discrepancy_days = 0
+        self._detect()
+        self.assertEqual(self._tickets(), ticket, "an open credit note is no unapplied payment")
+
+    def test_credit_note_on_a_paid_invoice_paid_back_to_the_customer(self):
+        invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-10)
+        payment = self._pay(invoice, 1000.0)
+        ticket = self._dispute(invoice, amount=200.0)
+        self._resolve(ticket, "credit_note", amount=200.0, refund_credit=True)
+        credit_note, refund = self._refunds(invoice), ticket.resolution_payment_ids
+        self.assertEqual(
+            (refund.payment_type, refund.amount, refund.partner_id, refund.journal_id),
+            ("outbound", 200.0, self.customer, payment.journal_id),
+            "paid back from the journal the invoice was paid into",
+        )
+        self.assertIn(refund.state, ("in_process", "paid"))
+        self.assertEqual(credit_note.payment_state, "paid", "the credit is paid out, none left")
+        self.assertEqual(ticket.resolution_move_ids, credit_note)
+        self.assertEqual(ticket.resolution, "credit_note")
+        self.assertTrue(any(refund.name in str(msg.body) for msg in ticket.message_ids))
+        ticket.with_user(self.coordinator).action_reopen()
+        with self.assertRaisesRegex(UserError, r"already settled .*200[.,]00"):
+            self._resolve(ticket, "credit_note", amount=10.0)
+
+    def test_credit_note_on_a_partly_paid_invoice_settles_it_and_pays_back_the_rest(self):
+        invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-10)
+        self._pay(invoice, 900.0)
+        ticket = self._dispute(invoice, amount=300.0)
+        self._resolve(ticket, "credit_note", amount=300.0, refund_credit=True)
+        self.assertEqual(invoice.payment_state, "paid")
+        self.assertEqual(ticket.resolution_payment_ids.amount, 200.0, "what the invoice did not owe")
+        self.assertEqual(self._refunds(invoice).payment_state, "paid")
+
+    def test_credit_note_beyond_what_the_invoice_charged_is_refused(self):
+        invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-10)
+        self._pay(invoice, 1000.0)
+        self._resolve(self._dispute(invoice, amount=900.0), "credit_note", amount=900.0)
+        ticket = self._dispute(invoice, amount=200.0)
+        with self.assertRaisesRegex(UserError, "can be credited .*100[.,]00 more"):
+            self._resolve(ticket, "credit_note", amount=200.0)
+        self.assertEqual(len(self._refunds(invoice)), 1, "nothing credited")
+        self._resolve(ticket, "credit_note", amount=100.0)
+        self.assertEqual(sorted(self._refunds(invoice).mapped("amount_total")), [100.0, 900.0])
 
     def test_nothing_half_posted_when_the_reconciliation_fails(self):
         invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-10)

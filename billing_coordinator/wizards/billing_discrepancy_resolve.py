@@ -63,6 +63,20 @@ class BillingDiscrepancyResolve(models.TransientModel):
         readonly=False,
         check_company=True,
     )
+    refund_credit = fields.Boolean(
+        string="Pay the Credit Back",
+        help="When the invoice owes less than the credit note, pay the rest back to the customer "
+        "instead of keeping it as credit on the customer's account.",
+    )
+    refund_journal_id = fields.Many2one(
+        "account.journal",
+        string="Pay From",
+        compute="_compute_refund_journal_id",
+        store=True,
+        readonly=False,
+        check_company=True,
+        domain="[('type', 'in', ('bank', 'cash'))]",
+    )
     note = fields.Text(string="Resolution Note")
 
     @api.depends("discrepancy_id")
@@ -88,6 +102,16 @@ class BillingDiscrepancyResolve(models.TransientModel):
         for wizard in self:
             wizard.writeoff_account_id = wizard.company_id.billing_writeoff_account_id
 
+    @api.depends("invoice_id")
+    def _compute_refund_journal_id(self):
+        """The journal the invoice was paid into, else the company's first bank journal."""
+        journals = self.env["account.journal"]
+        for wizard in self:
+            paid_into = wizard.invoice_id._get_reconciled_payments().journal_id[:1]
+            wizard.refund_journal_id = paid_into or journals.search(
+                [*journals._check_company_domain(wizard.company_id), ("type", "=", "bank")], limit=1
+            )
+
     def action_resolve(self):
         self.ensure_one()
         self.discrepancy_id._resolve(
@@ -98,5 +122,6 @@ class BillingDiscrepancyResolve(models.TransientModel):
             target_invoices=self.target_invoice_ids,
             account=self.writeoff_account_id,
             note=self.note,
+            refund_journal=self.refund_journal_id if self.refund_credit else None,
         )
         return {"type": "ir.actions.act_window_close"}
