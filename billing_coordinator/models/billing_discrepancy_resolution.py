@@ -199,12 +199,7 @@ class BillingDiscrepancyResolution(models.AbstractModel):
             return self.env["account.payment"], self.env._(
                 "%(amount)s stays on the customer's account as credit.", amount=currency.format(credit)
             )
-        refund = self._pay_back(credit, refund_journal, credit_lines)
-        return refund, self.env._(
-            "Refund %(payment)s of %(amount)s to the customer.",
-            payment=refund.name,
-            amount=currency.format(credit),
-        )
+        return self._pay_back(credit, refund_journal, credit_lines)
 
     def _resolve_by_correction_invoice(self, amount, invoice):
         if self.discrepancy_type != "under_charge":
@@ -258,12 +253,7 @@ class BillingDiscrepancyResolution(models.AbstractModel):
         if not credit_lines:
             raise UserError(self.env._("The ticket's payments have no unapplied amount left."))
         self._check_amount(amount, self.currency_id, unapplied)
-        refund = self._pay_back(amount, self.payment_ids[:1].journal_id, credit_lines)
-        summary = self.env._(
-            "Refund %(payment)s of %(amount)s to the customer.",
-            payment=refund.name,
-            amount=self.currency_id.format(amount),
-        )
+        refund, summary = self._pay_back(amount, self.payment_ids[:1].journal_id, credit_lines)
         return self.env["account.move"], refund, summary
 
     def _resolve_by_write_off(self, amount, account):
@@ -328,7 +318,8 @@ class BillingDiscrepancyResolution(models.AbstractModel):
             )
 
     def _pay_back(self, amount, journal, credit_lines):
-        """A posted outbound payment of ``amount`` to the customer, settling ``credit_lines``."""
+        """A posted outbound payment of ``amount`` to the customer, settling
+        ``credit_lines``, and the line that says so."""
         refund = self.env["account.payment"].create({
             "payment_type": "outbound",
             "partner_type": "customer",
@@ -342,7 +333,11 @@ class BillingDiscrepancyResolution(models.AbstractModel):
         })  # fmt: skip
         refund.action_post()
         self._reconcile_receivables(refund.move_id, credit_lines)
-        return refund
+        return refund, self.env._(
+            "Refund %(payment)s of %(amount)s to the customer.",
+            payment=refund.name,
+            amount=self.currency_id.format(amount),
+        )
 
     def _receivable_lines(self, moves):
         return moves.line_ids.filtered(
