@@ -21,7 +21,11 @@ class BillingDunningLevel(models.Model):
     )
     trigger_days = fields.Integer(string="Days", required=True, default=7)
     send_email = fields.Boolean(string="E-mail", default=True)
-    send_letter = fields.Boolean(string="Printed Letter")
+    send_letter = fields.Boolean(
+        string="Printed Letter",
+        help="Print the reminder as a letter to post, besides its e-mail. A reminder that "
+        "cannot go by e-mail is always a printed letter.",
+    )
     schedule_call = fields.Boolean(
         string="Phone Call",
         help="Plan a phone-call activity for the customer's coordinator.",

@@ -401,7 +401,11 @@ class BillingDunningRun(models.Model):
                 level._as_planned_level(),
                 (level.sequence, level.id),
                 LevelTerms(
-                    level.fee_amount, level.apply_interest, level.apply_compensation, level.send_email
+                    level.fee_amount,
+                    level.apply_interest,
+                    level.apply_compensation,
+                    level.send_email,
+                    level.send_letter,
                 ),
             )
             for level in levels
@@ -529,9 +533,10 @@ class BillingDunningRun(models.Model):
     @api.model
     def _channel(self, terms, customer, email_to):
         """E-mail when the level sends one, the customer has not asked for letters
-        and there is an address to send it to; a printed letter otherwise."""
+        and there is an address to send it to, with a printed letter too when the
+        level sends one; a printed letter otherwise."""
         if terms.send_email and customer.billing_channel != "letter" and email_to:
-            return "email"
+            return "both" if terms.send_letter else "email"
         return "letter"
 
     def _charge_calculator(self):
@@ -666,6 +671,7 @@ class LevelTerms(NamedTuple):
     apply_interest: bool
     apply_compensation: bool
     send_email: bool
+    send_letter: bool
 
 
 class LadderStep(NamedTuple):

@@ -28,6 +28,14 @@ REMINDER_STATES = [
     ("cancelled", "Cancelled"),
 ]
 
+CHANNELS = [
+    ("email", "E-mail"),
+    ("letter", "Printed Letter"),
+    ("both", "E-mail and Printed Letter"),
+]
+# the channels that send an e-mail
+EMAIL_CHANNELS = ("email", "both")
+
 LETTER_REPORT = "billing_coordinator.billing_reminder_report_action"
 MAIL_STATEMENT = "billing_coordinator.billing_reminder_mail_statement"
 LETTER_MARKER = "bcletter"
@@ -65,9 +73,7 @@ class BillingReminder(models.Model):
     date = fields.Date(required=True, readonly=True)
     is_dry_run = fields.Boolean(readonly=True)
     state = fields.Selection(REMINDER_STATES, default="draft", required=True, readonly=True, tracking=True)
-    channel = fields.Selection(
-        [("email", "E-mail"), ("letter", "Printed Letter")], required=True, default="email"
-    )
+    channel = fields.Selection(CHANNELS, required=True, default="email")
     line_ids = fields.One2many("billing.reminder.line", "reminder_id", string="Invoices", readonly=True)
     fee_amount = fields.Monetary(string="Reminder Fee", readonly=True)
     interest_amount = fields.Monetary(compute="_compute_amounts", store=True, string="Late Interest")
@@ -391,7 +397,7 @@ class BillingReminder(models.Model):
         when the batch already queued it."""
         self.ensure_one()
         self._render_letter()
-        if self.channel == "email":
+        if self.channel in EMAIL_CHANNELS:
             if not self.email_to:
                 raise UserError(
                     self.env._(
@@ -432,7 +438,7 @@ class BillingReminder(models.Model):
         ``{reminder id: mail}``; whatever goes wrong, the e-mails are left to the
         per-reminder path, which records its own failure."""
         mails = {}
-        todo = self.filtered(lambda r: r.channel == "email" and r.email_to)
+        todo = self.filtered(lambda r: r.channel in EMAIL_CHANNELS and r.email_to)
         default = self.env.ref("billing_coordinator.mail_template_billing_reminder")
         for template, reminders in todo.grouped(lambda r: r._mail_template(default)).items():
             try:
@@ -694,16 +700,17 @@ class BillingReminder(models.Model):
 
     def _sending_notes(self):
         """What each sent reminder's chatter says: where it went."""
-        return [
-            (
-                reminder,
-                self.env._("Sent by e-mail to %(recipient)s.", recipient=reminder.email_to)
-                if reminder.mail_id
-                else self.env._("Letter ready to be printed and posted."),
-                reminder.pdf_attachment_id,
+        return [(reminder, reminder._sending_note(), reminder.pdf_attachment_id) for reminder in self]
+
+    def _sending_note(self):
+        if not self.mail_id:
+            return self.env._("Letter ready to be printed and posted.")
+        if self.channel == "both":
+            return self.env._(
+                "Sent by e-mail to %(recipient)s; the letter is ready to be printed and posted.",
+                recipient=self.email_to,
             )
-            for reminder in self
-        ]
+        return self.env._("Sent by e-mail to %(recipient)s.", recipient=self.email_to)
 
     def _customer_notes(self):
         """What each sent reminder adds to its customer's chatter, with the letter."""

@@ -248,6 +248,31 @@ class TestDunningSend(DunningCommon):
         self.assertEqual(self._reminders_of(self.english).channel, "email")
         self.assertFalse(self._mails(self._reminders_of(self.customer)))
 
+    def test_level_with_printed_letter_sends_the_email_and_a_letter_to_print(self):
+        self.level_1.send_letter = True
+        self.customer.billing_channel = "letter"
+        self._post_invoice(self.customer, 1000.0, due_in_days=-30)
+        self._post_invoice(self.english, 800.0, due_in_days=-30)
+        run = self._plan()
+        run.with_context(billing_dunning_skip_pdf=True)._send()
+        both, letter = self._reminders_of(self.english), self._reminders_of(self.customer)
+        self.assertEqual((both.channel, both.state), ("both", "sent"))
+        self.assertEqual(self._mails(both).email_to, both.email_to)
+        self.assertIn(
+            f"Sent by e-mail to {both.email_to}; the letter is ready to be printed and posted.",
+            " ".join(both.message_ids.mapped("body")),
+        )
+        self.assertEqual(letter.channel, "letter", "a customer who asked for letters gets no e-mail")
+        self.assertFalse(self._mails(letter))
+        letters = self.env["billing.reminder"].search([("run_id", "=", run.id), *self._letters_filter()])
+        self.assertEqual(letters, both | letter, "both are in the coordinator's letters to print")
+
+    def _letters_filter(self):
+        """The domain of the reminders' 'Printed Letters' filter."""
+        arch = self.env.ref("billing_coordinator.billing_reminder_view_search").arch
+        domain = etree.fromstring(arch.encode()).xpath("//filter[@name='letters']/@domain")[0]
+        return safe_eval(domain)
+
     def test_approval_step_holds_reminders_until_a_coordinator_approves(self):
         self.company.billing_dunning_approval = True
         self._post_invoice(self.customer, 1000.0, due_in_days=-30)
