@@ -81,6 +81,11 @@ class BillingDunningRun(models.Model):
     reminder_count = fields.Integer(compute="_compute_totals")
     customer_count = fields.Integer(compute="_compute_totals")
     exclusion_count = fields.Integer(compute="_compute_totals")
+    failed_count = fields.Integer(
+        compute="_compute_totals",
+        string="Failed",
+        help="Reminders of this run that could not be sent; the company's next run retries them.",
+    )
     amount_overdue = fields.Monetary(
         compute="_compute_totals", currency_field="currency_id", string="Overdue (company currency)"
     )
@@ -100,7 +105,7 @@ class BillingDunningRun(models.Model):
             name = f"{label} {run.date or ''}"
             run.name = f"{name} ({run.partner_id.name})" if run.partner_id else name
 
-    @api.depends("reminder_ids", "exclusion_ids")
+    @api.depends("reminder_ids.state", "exclusion_ids")
     def _compute_totals(self):
         reminders = self.env["billing.reminder"]._read_group(
             [("run_id", "in", self.ids)],
@@ -118,6 +123,11 @@ class BillingDunningRun(models.Model):
                 [("run_id", "in", self.ids)], ["run_id"], ["__count"]
             )
         )
+        failed = dict(
+            self.env["billing.reminder"]._read_group(
+                [("run_id", "in", self.ids), ("state", "=", "failed")], ["run_id"], ["__count"]
+            )
+        )
         for run in self:
             count, customers, overdue, charges = by_run.get(run.id, (0, 0, 0.0, 0.0))
             run.reminder_count = count
@@ -125,6 +135,7 @@ class BillingDunningRun(models.Model):
             run.amount_overdue = overdue
             run.amount_charges = charges
             run.exclusion_count = exclusions.get(run, 0)
+            run.failed_count = failed.get(run, 0)
 
     def unlink(self):
         # the reminders through the ORM: their history guard applies, and their
@@ -564,7 +575,18 @@ class BillingDunningRun(models.Model):
                 return sent
         if self.state in ("planned", "approved") and not self._count_to_send(started):
             self.state = "done"
+            self._note_failures()
         return sent
+
+    def _note_failures(self):
+        """Say on a finished run how many of its reminders could not be sent."""
+        if self.failed_count:
+            self.message_post(
+                body=self.env._(
+                    "Reminders not sent: %(count)s. Each says why; the next run retries them.",
+                    count=self.failed_count,
+                )
+            )
 
     def _send_domain_sql(self, started):
         return SQL(

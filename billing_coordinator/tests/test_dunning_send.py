@@ -493,9 +493,12 @@ class TestDunningSend(DunningCommon):
         self._post_invoice(self.customer, 1000.0, due_in_days=-30)
         run = self._plan()
         self.customer.email = False
+        self.assertEqual(run.failed_count, 0)
         run._send()
         reminder = run.reminder_ids
         self.assertEqual((reminder.state, run.state), ("failed", "done"))
+        self.assertEqual(run.failed_count, 1)
+        self.assertIn("Reminders not sent: 1.", run.message_ids[0].body)
         self.customer.email = "ny@kunde.example"
         reminder.with_user(self.coordinator).action_retry()
         self.assertEqual(reminder.state, "sent")
