@@ -1,6 +1,7 @@
 """One measured operation in a process of its own (so that peak RSS is its own).
 
     python3 bench/operations.py --db bench_run_s --op dunning_plan
+    python3 bench/operations.py --db bench_run_m --op floor_plan_write --explain
 
 prints one JSON line: status ("ok" or "not installed yet"), wall seconds, peak RSS
 (this process, and the largest child such as wkhtmltopdf), queries issued (Odoo's
@@ -19,6 +20,7 @@ import argparse
 import cProfile
 import gc
 import json
+import re
 import resource
 import statistics
 import sys
@@ -577,13 +579,67 @@ def measure(db, name, profile=None):
     }
 
 
+# "Trigger for constraint billing_reminder_run_id_fkey on billing_reminder: time=25.417 calls=4033"
+TRIGGER_LINE = re.compile(r"Trigger for constraint (\S+) on (\S+): time=([\d.]+) calls=(\d+)")
+EXECUTION_LINE = re.compile(r"Execution Time: ([\d.]+) ms")
+
+
+def explain(db, name):
+    """Prepare ``name`` as ``measure`` does, then run its statements under
+    ``EXPLAIN ANALYZE`` and roll back: the execution time and, apart, what
+    PostgreSQL spent checking foreign keys, per table. For the floors of
+    writing, which are one statement each."""
+    from odoo import api
+    from odoo.tools import SQL
+
+    _available, prepare, run = OPERATIONS[name]
+    with benchlib.odoo_env(db) as root:
+        admin = root.ref("base.user_admin")
+        env = api.Environment(root.cr, admin.id, {"allowed_company_ids": bench_companies(root).ids})
+        state = prepare(env)
+        env.cr.commit()
+        plan, execute = [], env.cr.execute
+
+        def explained(query, params=None, log_exceptions=True):
+            execute(SQL("EXPLAIN (ANALYZE) %s", query))
+            plan.extend(row[0] for row in env.cr.fetchall())
+            execute(SQL("SELECT 0, 0, 0"))  # what the floor fetches afterwards
+
+        env.cr.execute = explained
+        try:
+            run(env, state)
+        finally:
+            env.cr.execute = execute
+            env.cr.rollback()
+    checks = {}
+    for line in plan:
+        if match := TRIGGER_LINE.search(line):
+            table = checks.setdefault(match[2], {"ms": 0.0, "checks": 0})
+            table["ms"] += float(match[3])
+            table["checks"] += int(match[4])
+    executions = [float(match[1]) for line in plan if (match := EXECUTION_LINE.search(line))]
+    return {
+        "execution_ms": round(sum(executions), 1),
+        "foreign_key_checks_ms": round(sum(table["ms"] for table in checks.values()), 1),
+        "per_table": {table: {**values, "ms": round(values["ms"], 1)} for table, values in checks.items()},
+    }
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--db", required=True)
     parser.add_argument("--op", required=True, choices=sorted(OPERATIONS))
     parser.add_argument("--profile", metavar="FILE", help="write cProfile statistics of the operation")
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="a floor of writing under EXPLAIN ANALYZE, rolled back: where PostgreSQL spends its time",
+    )
     args = parser.parse_args()
     assert args.db.startswith("bench_"), args.db
+    if args.explain:
+        print(json.dumps(explain(args.db, args.op), indent=1), flush=True)
+        return
     print(json.dumps(measure(args.db, args.op, args.profile)), flush=True)
 
 
