@@ -149,6 +149,22 @@ class BillingDiscrepancyResolution(models.AbstractModel):
                 )
             )
 
+    def _check_within_residual(self, invoice, amount):
+        """A detected ticket is about what its invoice still owes, and the
+        detection keeps its difference to that: its credit note lowers at most
+        what the invoice still owes, however often the ticket is reopened."""
+        currency = invoice.currency_id
+        if currency.compare_amounts(amount, invoice.amount_residual) > 0:
+            raise UserError(
+                self.env._(
+                    "Invoice %(invoice)s has %(residual)s left to pay: a credit note of %(amount)s "
+                    "would lower it by more than that.",
+                    invoice=invoice.name,
+                    residual=currency.format(invoice.amount_residual),
+                    amount=currency.format(amount),
+                )
+            )
+
     # ------------------------------------------------------------------
     # the actions: each returns (moves, payments, summary)
     # ------------------------------------------------------------------
@@ -175,6 +191,8 @@ class BillingDiscrepancyResolution(models.AbstractModel):
         )
         self._check_amount(credit_note.amount_total, invoice.currency_id)
         self._check_creditable(invoice, credit_note.amount_total)
+        if self.detection_key:
+            self._check_within_residual(invoice, credit_note.amount_total)
         credit_note.action_post()
         if self._receivable_lines(invoice):
             self._reconcile_receivables(invoice | credit_note)

@@ -224,6 +224,19 @@ class TestDiscrepancyResolution(DiscrepancyCommon):
         self._resolve(ticket, "credit_note", amount=100.0)
         self.assertEqual(sorted(self._refunds(invoice).mapped("amount_total")), [100.0, 900.0])
 
+    def test_reopened_detected_ticket_credits_no_more_than_its_invoice_still_owes(self):
+        """The detection keeps a ticket's difference to what is open: once its credit
+        note settled the invoice, reopening it allows no second credit note."""
+        invoice = self._post_invoice(self.customer, 2000.0, due_in_days=-20)
+        self._pay(invoice, 1900.0, days_ago=15)
+        ticket = self._tickets("short_payment")
+        self._resolve(ticket, "credit_note", amount=100.0)
+        self.assertEqual(invoice.amount_residual, 0.0)
+        ticket.with_user(self.coordinator).action_reopen()
+        with self.assertRaisesRegex(UserError, "has .*0[.,]00 left to pay"):
+            self._resolve(ticket, "credit_note", amount=100.0)
+        self.assertEqual(len(self._refunds(invoice)), 1, "no second credit note")
+
     def test_nothing_half_posted_when_the_reconciliation_fails(self):
         invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-10)
         ticket = self._dispute(invoice, amount=200.0)
