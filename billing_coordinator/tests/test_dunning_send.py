@@ -254,6 +254,8 @@ class TestDunningSend(DunningCommon):
         self._post_invoice(self.customer, 1000.0, due_in_days=-30)
         self._post_invoice(self.english, 800.0, due_in_days=-30)
         run = self._plan()
+        to_print = self.env["billing.reminder"].search([("run_id", "=", run.id), *self._letters_filter()])
+        self.assertFalse(to_print, "nothing to print before it is sent")
         run.with_context(billing_dunning_skip_pdf=True)._send()
         both, letter = self._reminders_of(self.english), self._reminders_of(self.customer)
         self.assertEqual((both.channel, both.state), ("both", "sent"))
@@ -264,8 +266,8 @@ class TestDunningSend(DunningCommon):
         )
         self.assertEqual(letter.channel, "letter", "a customer who asked for letters gets no e-mail")
         self.assertFalse(self._mails(letter))
-        letters = self.env["billing.reminder"].search([("run_id", "=", run.id), *self._letters_filter()])
-        self.assertEqual(letters, both | letter, "both are in the coordinator's letters to print")
+        to_print = self.env["billing.reminder"].search([("run_id", "=", run.id), *self._letters_filter()])
+        self.assertEqual(to_print, both | letter, "both are in the coordinator's letters to print")
 
     def _letters_filter(self):
         """The domain of the reminders' 'Printed Letters' filter."""
