@@ -733,18 +733,38 @@ class BillingReminder(models.Model):
 
     @api.model
     def _collect_mail_failures(self, company):
-        """Reminders whose queued e-mail failed go back to 'failed' to be retried."""
+        """Reminders whose queued e-mail failed go back to 'failed' to be retried;
+        those that went as a printed letter too stay sent, as letters."""
         # outgoing mails are for administrators only; read just their state and reason
-        failed = self.sudo().search([
+        bounced = self.sudo().search([
             ("company_id", "=", company.id),
             ("state", "=", "sent"),
             ("mail_id.state", "=", "exception"),
         ])  # fmt: skip
+        reasons = {
+            reminder: reminder.mail_id.failure_reason or self.env._("E-mail failed") for reminder in bounced
+        }
+        by_letter = bounced.filtered(lambda r: r.channel == "both")
+        by_letter.with_env(self.env)._keep_as_letters(reasons)
+        failed = bounced - by_letter
         # an SMTP outage fails a whole run's e-mails for the same reason: one write each reason
-        by_reason = failed.grouped(lambda r: r.mail_id.failure_reason or self.env._("E-mail failed"))
-        for reason, reminders in by_reason.items():
+        for reason, reminders in failed.grouped(reasons.get).items():
             reminders.with_env(self.env)._record_failure(reason, False)
         return failed.with_env(self.env)
+
+    def _keep_as_letters(self, reasons):
+        """The printed letter carried these reminders: their failed e-mail is
+        let go, so that it is not collected again. ``reasons``: {reminder: why}."""
+        bodies = {
+            reminder.id: self.env._(
+                "The e-mail to %(recipient)s failed (%(reason)s); the printed letter carries the reminder.",
+                recipient=reminder.email_to,
+                reason=reasons[reminder],
+            )
+            for reminder in self
+        }
+        self.with_context(mail_notrack=True).write({"channel": "letter", "mail_id": False})
+        self._message_log_batch(bodies=bodies)
 
     def _claims_to_hand_over(self):
         """The warned invoices still open, undisputed and not with collection yet."""

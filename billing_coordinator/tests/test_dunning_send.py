@@ -533,6 +533,22 @@ class TestDunningSend(DunningCommon):
         self.assertEqual(reminder.state, "sent")
         self.assertEqual(reminder.sent_date, self.today, "the letter went out once")
 
+    def test_bounced_email_of_a_reminder_also_printed_keeps_it_sent_as_a_letter(self):
+        self.level_1.send_letter = True
+        self._post_invoice(self.customer, 1000.0, due_in_days=-30)
+        self.Run._cron_dunning(self.company)
+        reminder = self._reminders_of(self.customer)
+        self.assertEqual((reminder.channel, reminder.state), ("both", "sent"))
+        reminder.mail_id.write({"state": "exception", "failure_reason": "SMTP 550 mailbox unavailable"})
+        self.assertFalse(self.env["billing.reminder"]._collect_mail_failures(self.company))
+        self.assertEqual((reminder.state, reminder.channel, reminder.mail_id.id), ("sent", "letter", False))
+        self.assertIn("SMTP 550 mailbox unavailable", reminder.message_ids[0].body)
+        self.assertIn("the printed letter carries the reminder", reminder.message_ids[0].body)
+        with freeze_time(self.today + timedelta(days=1)):
+            self.Run._cron_dunning(self.company)
+        self.assertEqual(reminder.sent_date, self.today, "neither e-mailed nor printed again")
+        self.assertEqual(len(self._mails(reminder)), 1, "only the e-mail that failed")
+
     def test_bounced_reminder_with_posted_charges_cannot_be_cancelled(self):
         self.company.billing_dunning_fee_mode = "invoice"
         self._post_invoice(self.customer, 1000.0, due_in_days=-30)
