@@ -533,15 +533,26 @@ OPERATIONS = {
 }
 
 
+def admin_env(root):
+    """The administrator on both bench companies, in the administrator's
+    language, with e-mails queued, never sent."""
+    from odoo import api
+
+    admin = root.ref("base.user_admin")
+    context = {
+        "allowed_company_ids": bench_companies(root).ids,
+        "mail_notify_force_send": False,
+        "lang": admin.lang or "en_US",
+    }
+    return api.Environment(root.cr, admin.id, context)
+
+
 def measure(db, name, profile=None):
-    from odoo import api, sql_db
+    from odoo import sql_db
 
     available, prepare, run = OPERATIONS[name]
     with benchlib.odoo_env(db) as root:
-        admin = root.ref("base.user_admin")
-        context = {"allowed_company_ids": bench_companies(root).ids, "mail_notify_force_send": False}
-        env = api.Environment(root.cr, admin.id, context)
-        env = env(context=dict(env.context, lang=admin.lang or "en_US"))
+        env = admin_env(root)
         if not available(env):
             return {"status": "not installed yet"}
         state = prepare(env)
@@ -591,15 +602,13 @@ def explain(db, name):
     ``EXPLAIN ANALYZE`` and roll back: the execution time and, apart, what
     PostgreSQL spent checking foreign keys, per table. For the floors of
     writing, which are one statement each."""
-    from odoo import api
     from odoo.tools import SQL
 
     if name not in EXPLAINED:
         raise SystemExit(f"--explain is for the floors of writing: {', '.join(EXPLAINED)}")
     available, prepare, run = OPERATIONS[name]
     with benchlib.odoo_env(db) as root:
-        admin = root.ref("base.user_admin")
-        env = api.Environment(root.cr, admin.id, {"allowed_company_ids": bench_companies(root).ids})
+        env = admin_env(root)
         if not available(env):
             return {"status": "not installed yet"}
         state = prepare(env)
