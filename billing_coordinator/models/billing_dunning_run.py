@@ -8,7 +8,7 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL, float_round
 
 from ..tools.bulk_insert import insert_records
-from ..tools.dunning_rules import PlannedLevel, compensation_for, fee_allowed, level_reached
+from ..tools.dunning_rules import compensation_for, fee_allowed
 from ..tools.dunning_sql import in_collection_sql, promised_sql
 from ..tools.legal_profiles import interest_on, interest_periods
 from ..tools.sql_locks import try_job_lock
@@ -240,23 +240,17 @@ class BillingDunningRun(models.Model):
         self.ensure_one()
         if not self._lock_for_planning():
             return False
-        rows = self._fetch_overdue_invoices()
-        ladder_of = self._ladders_of_customers(rows)
-        currency = self.company_id.currency_id
-        tolerance = currency.round(self.company_id.billing_dunning_tolerance) - currency.rounding / 2
-        # read once: a run decides on thousands of invoices
-        exclusions, planned, today = [], [], self.date
+        rows = self._fetch_decided_invoices()
+        steps = self._steps_of_levels({row["level_id"] for row in rows} - {None})
+        exclusions, planned = [], []
         for row in rows:
-            reason = self._exclusion_reason(row, ladder_of, tolerance)
-            if reason:
+            if row["reason"]:
                 exclusions.append({
                     "run_id": self.id, "company_id": self.company_id.id, "move_id": row["move_id"],
-                    "partner_id": row["partner_id"], "reason": reason,
+                    "partner_id": row["partner_id"], "reason": row["reason"],
                 })  # fmt: skip
-                continue
-            step = self._next_step(ladder_of[row["partner_id"]], row, today)
-            if step:
-                planned.append((row, step))
+            else:
+                planned.append((row, steps[row["level_id"]]))
         insert_records(self.env["billing.dunning.exclusion"], exclusions)
         self._create_reminders(planned)
         self.state = "planned"
@@ -272,21 +266,32 @@ class BillingDunningRun(models.Model):
         )
         return bool(self.env.cr.fetchone())
 
-    def _fetch_overdue_invoices(self):
-        """Every overdue open customer invoice of the company with its dunning
-        history, in one query; the charges invoices of reminders are no claims."""
+    def _fetch_decided_invoices(self):
+        """The overdue open customer invoices of the company that are left out, with
+        why, or that reach a level of their ladder today, with its level, in one query:
+        most nights most of them are between two levels, and are not read at all."""
         self.env.flush_all()
         # its history lookups push the estimate over jit_above_cost: compiling the
         # query took four times as long as running it, every night but the first
         with without_jit(self.env.cr):
-            self.env.cr.execute(self._overdue_invoices_sql())
+            self.env.cr.execute(self._decided_invoices_sql())
             # dictfetchall reads the column names again for every row: a third of
             # the fetch of ten thousand rows
             names = [column.name for column in self.env.cr.description]
             return [dict(zip(names, values, strict=True)) for values in self.env.cr.fetchall()]
 
-    def _overdue_invoices_sql(self):
+    def _decided_invoices_sql(self):
+        """The query of ``_fetch_decided_invoices``. Its rules, in this order: an
+        invoice disputed, handed over to collection, promised, of a customer on hold,
+        with a reminder awaiting approval, below the tolerance or of a customer
+        without a policy (of its own, else the company's default) with levels is
+        left out. Otherwise it reaches the first level of its ladder ranked (by
+        sequence, then id) after the level of its latest reminder, if any, once
+        the level's days have passed since the due date (trigger "due", or a first
+        reminder) or since the latest reminder went out (trigger "previous"), and
+        never on the day a reminder went out."""
         customers = self.env["res.partner"].with_company(self.company_id)
+        currency = self.company_id.currency_id
         partner_filter = SQL()
         if self.partner_id:
             partner_filter = SQL(
@@ -329,33 +334,88 @@ class BillingDunningRun(models.Model):
                   JOIN billing_dunning_level lv ON lv.id = l.level_id
                  WHERE l.state != 'cancelled' AND l.is_dry_run IS NOT TRUE
               GROUP BY l.move_id
+            ),
+            steps AS MATERIALIZED (
+                SELECT lv.id, lv.policy_id, lv.sequence, lv.trigger, lv.trigger_days
+                  FROM billing_dunning_level lv
+                 WHERE lv.company_id = %(company)s
+            ),
+            claims AS (
+                SELECT am.id AS move_id,
+                       am.commercial_partner_id AS partner_id,
+                       am.currency_id,
+                       am.invoice_date_due AS due_date,
+                       am.amount_residual::float8 AS amount_residual,
+                       am.amount_residual_signed::float8 AS amount_residual_company,
+                       COALESCE(am.billing_is_disputed, FALSE) AS disputed,
+                       COALESCE(customer.is_company, FALSE) AS is_company,
+                       %(promised)s AS promised,
+                       %(in_collection)s AS in_collection,
+                       %(account_state)s IN %(held)s AS on_hold,
+                       -- a policy of another company, stored before check_company, is ignored
+                       COALESCE(
+                           chosen_policy.id,
+                           (SELECT p.id FROM billing_dunning_policy p
+                             WHERE p.company_id = %(company)s AND p.is_default AND p.active
+                          ORDER BY p.id LIMIT 1)
+                       ) AS policy_id,
+                       hist.latest[3] AS last_level_id,
+                       hist.latest[2] AS last_level_sequence,
+                       DATE '2000-01-01' + hist.latest[1] AS last_date,
+                       hist.fee_dates,
+                       COALESCE(hist.compensated, FALSE) AS compensated,
+                       hist.interest_to,
+                       COALESCE(hist.awaiting_approval, FALSE) AS awaiting_approval
+                  FROM overdue am
+                  JOIN res_partner customer ON customer.id = am.commercial_partner_id
+                  LEFT JOIN billing_dunning_policy chosen_policy
+                         ON chosen_policy.id = %(customer_policy)s AND chosen_policy.company_id = %(company)s
+                  LEFT JOIN hist ON hist.move_id = am.id
+            ),
+            decided AS MATERIALIZED (
+                SELECT claims.*,
+                       CASE WHEN claims.disputed THEN 'disputed'
+                            WHEN claims.in_collection THEN 'collection'
+                            WHEN claims.promised THEN 'promise'
+                            WHEN claims.on_hold THEN 'on_hold'
+                            WHEN claims.awaiting_approval THEN 'awaiting_approval'
+                            WHEN claims.amount_residual_company < %(tolerance)s THEN 'tolerance'
+                            WHEN claims.policy_id IS NULL
+                                 OR claims.policy_id NOT IN (SELECT policy_id FROM steps) THEN 'no_policy'
+                       END AS reason
+                  FROM claims
+            ),
+            -- the next level of each ladder after each level: thousands of invoices
+            -- share a handful of them
+            next_steps AS (
+                SELECT rung.policy_id, rung.last_level_id,
+                       next_step.id, next_step.trigger, next_step.trigger_days
+                  FROM (SELECT DISTINCT policy_id, COALESCE(last_level_id, 0) AS last_level_id,
+                                        last_level_sequence
+                          FROM decided WHERE reason IS NULL) rung
+                  JOIN LATERAL (
+                        SELECT step.id, step.trigger, step.trigger_days
+                          FROM steps step
+                         WHERE step.policy_id = rung.policy_id
+                           AND (rung.last_level_id = 0
+                                OR (step.sequence, step.id) > (rung.last_level_sequence, rung.last_level_id))
+                      ORDER BY step.sequence, step.id
+                         LIMIT 1
+                       ) next_step ON TRUE
             )
-            SELECT am.id AS move_id,
-                   am.commercial_partner_id AS partner_id,
-                   am.currency_id,
-                   am.invoice_date_due AS due_date,
-                   am.amount_residual::float8 AS amount_residual,
-                   am.amount_residual_signed::float8 AS amount_residual_company,
-                   COALESCE(am.billing_is_disputed, FALSE) AS disputed,
-                   COALESCE(customer.is_company, FALSE) AS is_company,
-                   %(promised)s AS promised,
-                   %(in_collection)s AS in_collection,
-                   hist.latest[3] AS last_level_id,
-                   hist.latest[2] AS last_level_sequence,
-                   chosen_policy.id AS policy_id,
-                   %(account_state)s IN %(held)s AS on_hold,
-                   DATE '2000-01-01' + hist.latest[1] AS last_date,
-                   hist.fee_dates,
-                   COALESCE(hist.compensated, FALSE) AS compensated,
-                   hist.interest_to,
-                   COALESCE(hist.awaiting_approval, FALSE) AS awaiting_approval
-              FROM overdue am
-              JOIN res_partner customer ON customer.id = am.commercial_partner_id
-              -- a policy of another company, stored before check_company, is ignored
-              LEFT JOIN billing_dunning_policy chosen_policy
-                     ON chosen_policy.id = %(customer_policy)s AND chosen_policy.company_id = %(company)s
-              LEFT JOIN hist ON hist.move_id = am.id
-             ORDER BY am.commercial_partner_id, am.invoice_date_due, am.id
+            SELECT decided.*, CASE WHEN decided.reason IS NULL THEN next_steps.id END AS level_id
+              FROM decided
+              LEFT JOIN next_steps
+                     ON next_steps.policy_id = decided.policy_id
+                    AND next_steps.last_level_id = COALESCE(decided.last_level_id, 0)
+                    AND decided.reason IS NULL
+             WHERE decided.reason IS NOT NULL
+                OR (COALESCE(decided.last_date < %(today)s, TRUE)
+                    AND %(today)s - CASE WHEN next_steps.trigger = 'previous'
+                                          AND decided.last_date IS NOT NULL THEN decided.last_date
+                                         ELSE decided.due_date END
+                        >= next_steps.trigger_days)
+             ORDER BY decided.partner_id, decided.due_date, decided.move_id
             """,
             today=self.date,
             company=self.company_id.id,
@@ -366,51 +426,16 @@ class BillingDunningRun(models.Model):
             customer_policy=customers._field_to_sql("customer", "billing_dunning_policy_id"),
             account_state=customers._field_to_sql("customer", "billing_account_state"),
             held=HELD_ACCOUNT_STATES,
+            # below the company's tolerance, rounded, less half a rounding unit, is too small
+            tolerance=currency.round(self.company_id.billing_dunning_tolerance) - currency.rounding / 2,
         )
-
-    def _ladders_of_customers(self, rows):
-        """``{customer id: ladder}``: the levels of the customer's own policy, else
-        of the company's default (each policy's ladder read once)."""
-        default_id = (
-            self.env["billing.dunning.policy"]
-            .search([("company_id", "=", self.company_id.id), ("is_default", "=", True)], limit=1)
-            .id
-        )
-        policy_of = {row["partner_id"]: row["policy_id"] or default_id for row in rows}
-        policies = self.env["billing.dunning.policy"].browse(set(policy_of.values()) - {False})
-        ladders = {policy.id: self._ladder(policy) for policy in policies}
-        return {partner_id: ladders.get(policy_id) for partner_id, policy_id in policy_of.items()}
-
-    def _exclusion_reason(self, row, ladder_of, tolerance):
-        """Why an overdue invoice is left out, or nothing; ``ladder_of``: each
-        customer's policy levels; ``tolerance``: the company's tolerance less half
-        a rounding unit (below it is too small)."""
-        if row["disputed"]:
-            return "disputed"
-        if row["in_collection"]:
-            return "collection"
-        if row["promised"]:
-            return "promise"
-        if row["on_hold"]:
-            return "on_hold"
-        if row["awaiting_approval"]:
-            return "awaiting_approval"
-        if row["amount_residual_company"] < tolerance:
-            return "tolerance"
-        if not ladder_of.get(row["partner_id"]):
-            return "no_policy"
-        return False
 
     @api.model
-    def _ladder(self, policy):
-        """A policy's levels in order, each read once for the run: its planning
-        rule, its rank and what it charges."""
-        levels = policy.level_ids.sorted(lambda lv: (lv.sequence, lv.id))
-        return [
-            LadderStep(
+    def _steps_of_levels(self, level_ids):
+        """``{level id: LadderStep}``: each level reached today with its terms, read once."""
+        return {
+            level.id: LadderStep(
                 level,
-                level._as_planned_level(),
-                (level.sequence, level.id),
                 LevelTerms(
                     level.fee_amount,
                     level.apply_interest,
@@ -419,19 +444,8 @@ class BillingDunningRun(models.Model):
                     level.send_letter,
                 ),
             )
-            for level in levels
-        ]
-
-    @api.model
-    def _next_step(self, ladder, row, today):
-        """The step of the ladder this invoice reaches ``today``, or nothing."""
-        step = ladder[0] if ladder else None
-        if row["last_level_id"]:
-            last = (row["last_level_sequence"], row["last_level_id"])
-            step = next((step for step in ladder if step.rank > last), None)
-        if step and level_reached(step.rule, row["due_date"], row["last_date"], today):
-            return step
-        return None
+            for level in self.env["billing.dunning.level"].browse(level_ids)
+        }
 
     def _create_reminders(self, planned):
         """One reminder per customer, level and currency, with a line per invoice
@@ -697,11 +711,9 @@ class LevelTerms(NamedTuple):
 
 
 class LadderStep(NamedTuple):
-    """A level of a policy, its planning rule, its place in the ladder and its terms."""
+    """A level of a policy an invoice reaches, and its terms."""
 
     level: models.BaseModel
-    rule: PlannedLevel
-    rank: tuple
     terms: LevelTerms
 
 

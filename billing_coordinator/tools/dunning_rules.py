@@ -98,16 +98,6 @@ def fee_allowed(profile, fee_dates, on_date: date, disputed=False):
     return True, None
 
 
-def level_reached(level, due_date: date, previous_date: date | None, on_date: date):
-    """Whether ``level`` is due on ``on_date`` for a claim due on ``due_date``
-    whose previous reminder (if any) went out on ``previous_date``."""
-    if previous_date and previous_date >= on_date:
-        return False
-    if level.trigger == "previous" and previous_date:
-        return (on_date - previous_date).days >= level.days
-    return (on_date - due_date).days >= level.days
-
-
 def compensation_for(profile, invoice_currency):
     """The compensation rule applies in the profile's currency when the invoice
     is in it; otherwise the EU directive's EUR 40 equivalent applies."""
