@@ -241,7 +241,7 @@ class BillingDunningRun(models.Model):
         if not self._lock_for_planning():
             return False
         rows = self._fetch_decided_invoices()
-        steps = self._steps_of_levels({row["level_id"] for row in rows} - {None})
+        reached = self._reached_levels({row["level_id"] for row in rows} - {None})
         exclusions, planned = [], []
         for row in rows:
             if row["reason"]:
@@ -250,7 +250,7 @@ class BillingDunningRun(models.Model):
                     "partner_id": row["partner_id"], "reason": row["reason"],
                 })  # fmt: skip
             else:
-                planned.append((row, steps[row["level_id"]]))
+                planned.append((row, reached[row["level_id"]]))
         insert_records(self.env["billing.dunning.exclusion"], exclusions)
         self._create_reminders(planned)
         self.state = "planned"
@@ -276,7 +276,7 @@ class BillingDunningRun(models.Model):
         with without_jit(self.env.cr):
             self.env.cr.execute(self._decided_invoices_sql())
             # dictfetchall reads the column names again for every row: a third of
-            # the fetch of ten thousand rows
+            # the fetch of a first night's ten thousand rows
             names = [column.name for column in self.env.cr.description]
             return [dict(zip(names, values, strict=True)) for values in self.env.cr.fetchall()]
 
@@ -284,12 +284,13 @@ class BillingDunningRun(models.Model):
         """The query of ``_fetch_decided_invoices``. Its rules, in this order: an
         invoice disputed, handed over to collection, promised, of a customer on hold,
         with a reminder awaiting approval, below the tolerance or of a customer
-        without a policy (of its own, else the company's default) with levels is
-        left out. Otherwise it reaches the first level of its ladder ranked (by
-        sequence, then id) after the level of its latest reminder, if any, once
+        without a policy with levels is left out. The policy is the customer's own
+        (archived or not) when it is of the run's company, else the company's active
+        default. Otherwise the invoice reaches the first level of that ladder ranked
+        (by sequence, then id) after the level of its latest reminder, if any, once
         the level's days have passed since the due date (trigger "due", or a first
-        reminder) or since the latest reminder went out (trigger "previous"), and
-        never on the day a reminder went out."""
+        reminder) or since the latest reminder went out (trigger "previous"); never
+        while its latest reminder is dated today or later."""
         customers = self.env["res.partner"].with_company(self.company_id)
         currency = self.company_id.currency_id
         partner_filter = SQL()
@@ -335,8 +336,9 @@ class BillingDunningRun(models.Model):
                  WHERE l.state != 'cancelled' AND l.is_dry_run IS NOT TRUE
               GROUP BY l.move_id
             ),
-            steps AS MATERIALIZED (
-                SELECT lv.id, lv.policy_id, lv.sequence, lv.trigger, lv.trigger_days
+            levels AS MATERIALIZED (
+                SELECT lv.id, lv.policy_id, COALESCE(lv.sequence, 0) AS sequence,
+                       lv.trigger, lv.trigger_days
                   FROM billing_dunning_level lv
                  WHERE lv.company_id = %(company)s
             ),
@@ -380,41 +382,43 @@ class BillingDunningRun(models.Model):
                             WHEN claims.on_hold THEN 'on_hold'
                             WHEN claims.awaiting_approval THEN 'awaiting_approval'
                             WHEN claims.amount_residual_company < %(tolerance)s THEN 'tolerance'
-                            WHEN claims.policy_id IS NULL
-                                 OR claims.policy_id NOT IN (SELECT policy_id FROM steps) THEN 'no_policy'
+                            WHEN NOT EXISTS (SELECT 1 FROM levels WHERE levels.policy_id = claims.policy_id)
+                                 THEN 'no_policy'
                        END AS reason
                   FROM claims
             ),
-            -- the next level of each ladder after each level: thousands of invoices
-            -- share a handful of them
-            next_steps AS (
-                SELECT rung.policy_id, rung.last_level_id,
-                       next_step.id, next_step.trigger, next_step.trigger_days
-                  FROM (SELECT DISTINCT policy_id, COALESCE(last_level_id, 0) AS last_level_id,
+            -- the next level of each ladder after each level (0: before its first):
+            -- thousands of invoices share a handful of them
+            next_levels AS (
+                SELECT rung.policy_id, rung.after_level_id,
+                       next_level.id, next_level.trigger, next_level.trigger_days
+                  FROM (SELECT DISTINCT policy_id, COALESCE(last_level_id, 0) AS after_level_id,
                                         last_level_sequence
                           FROM decided WHERE reason IS NULL) rung
                   JOIN LATERAL (
-                        SELECT step.id, step.trigger, step.trigger_days
-                          FROM steps step
-                         WHERE step.policy_id = rung.policy_id
-                           AND (rung.last_level_id = 0
-                                OR (step.sequence, step.id) > (rung.last_level_sequence, rung.last_level_id))
-                      ORDER BY step.sequence, step.id
+                        SELECT lv.id, lv.trigger, lv.trigger_days
+                          FROM levels lv
+                         WHERE lv.policy_id = rung.policy_id
+                           AND (rung.after_level_id = 0
+                                OR (lv.sequence, lv.id) > (rung.last_level_sequence, rung.after_level_id))
+                      ORDER BY lv.sequence, lv.id
                          LIMIT 1
-                       ) next_step ON TRUE
+                       ) next_level ON TRUE
             )
-            SELECT decided.*, CASE WHEN decided.reason IS NULL THEN next_steps.id END AS level_id
+            SELECT decided.*, next_levels.id AS level_id
               FROM decided
-              LEFT JOIN next_steps
-                     ON next_steps.policy_id = decided.policy_id
-                    AND next_steps.last_level_id = COALESCE(decided.last_level_id, 0)
-                    AND decided.reason IS NULL
+              LEFT JOIN next_levels
+                     ON decided.reason IS NULL
+                    AND next_levels.policy_id = decided.policy_id
+                    AND next_levels.after_level_id = COALESCE(decided.last_level_id, 0)
              WHERE decided.reason IS NOT NULL
-                OR (COALESCE(decided.last_date < %(today)s, TRUE)
-                    AND %(today)s - CASE WHEN next_steps.trigger = 'previous'
+                -- at the top of its ladder an invoice reaches no level
+                OR (next_levels.id IS NOT NULL
+                    AND COALESCE(decided.last_date < %(today)s, TRUE)
+                    AND %(today)s - CASE WHEN next_levels.trigger = 'previous'
                                           AND decided.last_date IS NOT NULL THEN decided.last_date
                                          ELSE decided.due_date END
-                        >= next_steps.trigger_days)
+                        >= next_levels.trigger_days)
              ORDER BY decided.partner_id, decided.due_date, decided.move_id
             """,
             today=self.date,
@@ -431,10 +435,10 @@ class BillingDunningRun(models.Model):
         )
 
     @api.model
-    def _steps_of_levels(self, level_ids):
-        """``{level id: LadderStep}``: each level reached today with its terms, read once."""
+    def _reached_levels(self, level_ids):
+        """``{level id: ReachedLevel}``: each level reached today with its terms, read once."""
         return {
-            level.id: LadderStep(
+            level.id: ReachedLevel(
                 level,
                 LevelTerms(
                     level.fee_amount,
@@ -451,13 +455,13 @@ class BillingDunningRun(models.Model):
         """One reminder per customer, level and currency, with a line per invoice
         (inserted set-based: a run plans thousands of them)."""
         groups = defaultdict(list)
-        for row, step in planned:
-            groups[(row["partner_id"], step, row["currency_id"])].append(row)
+        for row, reached in planned:
+            groups[(row["partner_id"], reached, row["currency_id"])].append(row)
         if not groups:
             return self.env["billing.reminder"]
         # most nights most overdue customers have nothing new: their contacts are not read
         contacts = self._invoice_contacts(
-            self.env["res.partner"].browse({partner_id for partner_id, _step, _currency in groups})
+            self.env["res.partner"].browse({partner_id for partner_id, _reached, _currency in groups})
         )
         if self.is_dry_run:
             state = "draft"
@@ -465,8 +469,8 @@ class BillingDunningRun(models.Model):
             state = "draft" if self.company_id.billing_dunning_approval else "to_send"
         charges = self._charge_calculator()
         reminder_vals, lines_per_reminder = [], []
-        for (partner_id, step, currency_id), rows in groups.items():
-            level, terms = step.level, step.terms
+        for (partner_id, reached, currency_id), rows in groups.items():
+            level, terms = reached.level, reached.terms
             currency = self.env["res.currency"].browse(currency_id)
             lines = [charges.line_values(row, terms, currency) for row in rows]
             fee = charges.reminder_fee(terms, currency) if any(line["fee_charged"] for line in lines) else 0.0
@@ -710,7 +714,7 @@ class LevelTerms(NamedTuple):
     send_letter: bool
 
 
-class LadderStep(NamedTuple):
+class ReachedLevel(NamedTuple):
     """A level of a policy an invoice reaches, and its terms."""
 
     level: models.BaseModel

@@ -81,6 +81,34 @@ class TestDunningPlan(DunningCommon):
         with freeze_time(self.today + timedelta(days=60)):
             self.assertFalse(self._plan().reminder_ids, "after the last level no further reminder")
 
+    def test_invoice_between_two_levels_is_neither_reminded_nor_left_out(self):
+        self._post_invoice(self.customer, 1000.0, due_in_days=-30)
+        self._plan()
+        with freeze_time(self.today + timedelta(days=3)):
+            run = self._plan(dry=True)
+        self.assertFalse(run.reminder_ids)
+        self.assertFalse(run.exclusion_ids, "waiting for its next level is no reason to list it")
+
+    def test_invoice_left_out_for_two_reasons_shows_the_first(self):
+        invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-30)
+        invoice.billing_is_disputed = True
+        self.env["billing.promise"].create({
+            "partner_id": self.customer.id,
+            "move_ids": [(6, 0, invoice.ids)],
+            "amount": 1000.0,
+            "date": self.today + timedelta(days=5),
+        })  # fmt: skip
+        run = self._plan(dry=True)
+        self.assertEqual(run.exclusion_ids.mapped("reason"), ["disputed"])
+
+    def test_archived_default_policy_leaves_its_customers_without_a_policy(self):
+        invoice = self._post_invoice(self.customer, 1000.0, due_in_days=-30)
+        self.policy.active = False
+        run = self._plan(dry=True)
+        self.assertFalse(run.reminder_ids)
+        self.assertEqual(run.exclusion_ids.move_id, invoice)
+        self.assertEqual(run.exclusion_ids.reason, "no_policy")
+
     def test_planning_twice_the_same_day_plans_nothing_twice(self):
         self._post_invoice(self.customer, 1000.0, due_in_days=-30)
         self.assertEqual(len(self._plan().reminder_ids), 1)
