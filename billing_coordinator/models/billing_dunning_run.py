@@ -351,8 +351,6 @@ class BillingDunningRun(models.Model):
                        am.amount_residual_signed::float8 AS amount_residual_company,
                        COALESCE(am.billing_is_disputed, FALSE) AS disputed,
                        COALESCE(customer.is_company, FALSE) AS is_company,
-                       %(promised)s AS promised,
-                       %(in_collection)s AS in_collection,
                        %(account_state)s IN %(held)s AS on_hold,
                        -- a policy of another company, stored before check_company, is ignored
                        COALESCE(
@@ -377,8 +375,8 @@ class BillingDunningRun(models.Model):
             decided AS MATERIALIZED (
                 SELECT claims.*,
                        CASE WHEN claims.disputed THEN 'disputed'
-                            WHEN claims.in_collection THEN 'collection'
-                            WHEN claims.promised THEN 'promise'
+                            WHEN %(in_collection)s THEN 'collection'
+                            WHEN %(promised)s THEN 'promise'
                             WHEN claims.on_hold THEN 'on_hold'
                             WHEN claims.awaiting_approval THEN 'awaiting_approval'
                             WHEN claims.amount_residual_company < %(tolerance)s THEN 'tolerance'
@@ -424,8 +422,9 @@ class BillingDunningRun(models.Model):
             today=self.date,
             company=self.company_id.id,
             partner_filter=partner_filter,
-            promised=promised_sql(SQL("am.id"), self.date),
-            in_collection=in_collection_sql(SQL("am.id")),
+            # in the CASE only: looked up once per invoice, and not for a disputed one
+            promised=promised_sql(SQL("claims.move_id"), self.date),
+            in_collection=in_collection_sql(SQL("claims.move_id")),
             reviewed=SQL("l.state != 'draft'"),
             customer_policy=customers._field_to_sql("customer", "billing_dunning_policy_id"),
             account_state=customers._field_to_sql("customer", "billing_account_state"),
